@@ -1,0 +1,537 @@
+"""BaseMLP: what both estimators share around the Cython kernels.
+
+Validation, the random stream (in scikit-learn's order), solver choice, early
+stopping, warm start and partial_fit, the verbose lines and the end-of-epoch
+bookkeeping. It never loops over samples or batches: one ``run_epoch`` call
+per epoch trains in C without the GIL.
+
+A fit works on copies (parameters, optimizer state, curves) and the estimator
+is restored as it was if the fit raises, so a diverging fit never leaves a
+half-written model behind.
+"""
+
+import copy
+import warnings
+from abc import ABC, abstractmethod
+
+import numpy as np
+import scipy.optimize
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, is_classifier
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils.fixes import _get_additional_lbfgs_options_dict
+from sklearn.utils.optimize import _check_optimize_result
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from . import _network
+from ._optim import make_optimizer
+from ._params import PARAMETER_CONSTRAINTS, hidden_layer_list, init_bound
+
+_STOCHASTIC_SOLVERS = ("sgd", "adam")
+_HEADS = {"identity": "squared_error", "logistic": "binary_log_loss",
+          "softmax": "log_loss", "exp": "poisson"}
+_NON_FINITE = (
+    "Solver produced non-finite parameter weights. The input data may contain "
+    "large values and need to be preprocessed."
+)
+
+
+def kernel_input(X, dtype):
+    """X as the kernels read it: C-contiguous dense, or a CSR (data, indices, indptr)."""
+    if sp.issparse(X):
+        X = X.tocsr()
+        if X.nnz >= np.iinfo(np.int32).max or X.shape[1] >= np.iinfo(np.int32).max:
+            raise ValueError("sparse X is too large: cymlp needs 32-bit sparse indices")
+        return (
+            np.ascontiguousarray(X.data, dtype=dtype),
+            np.ascontiguousarray(X.indices, dtype=np.int32),
+            np.ascontiguousarray(X.indptr, dtype=np.int32),
+        )
+    return np.ascontiguousarray(X, dtype=dtype)
+
+
+class BaseMLP(BaseEstimator, ABC):
+    """Base class of MLPClassifier and MLPRegressor; do not use directly."""
+
+    _parameter_constraints: dict = dict(PARAMETER_CONSTRAINTS)
+
+    @abstractmethod
+    def __init__(
+        self, hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate,
+        learning_rate_init, power_t, max_iter, loss, shuffle, random_state, tol,
+        verbose, warm_start, momentum, nesterovs_momentum, early_stopping,
+        validation_fraction, beta_1, beta_2, epsilon, n_iter_no_change, max_fun,
+    ):
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.loss = loss
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+
+    # ------------------------------------------------------------------
+    # The network: layout and the flat parameter buffer
+    # ------------------------------------------------------------------
+
+    def _hidden_activations(self):
+        """Activation name of each hidden layer."""
+        return [self.activation] * (self.n_layers_ - 2)
+
+    def _layout(self):
+        """The kernels' Layout of the fitted network (cached, not pickled)."""
+        layout = self.__dict__.get("_layout_cache")
+        if layout is None:
+            layout = _network.Layout(
+                self._units, self._hidden_activations(), _HEADS[self.out_activation_]
+            )
+            self._layout_cache = layout
+        return layout
+
+    def _bind_params(self, params):
+        """Make ``params`` the flat buffer; coefs_ and intercepts_ become its views."""
+        self._params_flat = params
+        self.coefs_, self.intercepts_ = self._layout().views(params)
+
+    def _current_params(self):
+        """The flat buffer, repacked first if coefs_/intercepts_ were replaced."""
+        flat = self._params_flat
+        arrays = list(self.coefs_) + list(self.intercepts_)
+        if all(a.base is flat for a in arrays):
+            return flat
+        self._layout_cache = None
+        dtype = self.coefs_[0].dtype
+        packed = np.concatenate([np.asarray(a, dtype=dtype).ravel() for a in arrays])
+        self._bind_params(packed)
+        return packed
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())
+        if "_params_flat" in state:
+            state["_params_flat"] = self._current_params()
+            state.pop("coefs_", None)
+            state.pop("intercepts_", None)
+        state.pop("_layout_cache", None)
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "_params_flat" in self.__dict__:
+            self._layout_cache = None
+            self._bind_params(self._params_flat)
+
+    # ------------------------------------------------------------------
+    # Forward passes for prediction
+    # ------------------------------------------------------------------
+
+    def _validate_X_predict(self, X):
+        X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+        return X
+
+    def _forward_pass_fast(self, X, check_input=True, params=None):
+        """Output-layer values (probabilities or predictions) for X."""
+        if check_input:
+            X = self._validate_X_predict(X)
+        if params is None:
+            params = self._current_params()
+        return _network.predict(
+            self._layout(), params, kernel_input(X, params.dtype), X.shape[0]
+        )
+
+    def hidden_activations(self, X):
+        """Outputs of every hidden layer for X.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        activations : list of ndarray, one of shape (n_samples, n_units) per
+            hidden layer, nearest the input first. Empty with no hidden layer.
+        """
+        check_is_fitted(self)
+        X = self._validate_X_predict(X)
+        params = self._current_params()
+        layers = _network.forward_all(
+            self._layout(), params, kernel_input(X, params.dtype), X.shape[0]
+        )
+        return layers[:-1]
+
+    # ------------------------------------------------------------------
+    # Fitting
+    # ------------------------------------------------------------------
+
+    def _fit(self, X, y, sample_weight=None, incremental=False):
+        snapshot = dict(self.__dict__)
+        try:
+            return self._fit_unsafe(X, y, sample_weight, incremental)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(snapshot)
+            raise
+
+    def _fit_unsafe(self, X, y, sample_weight, incremental):
+        hidden_layer_sizes = hidden_layer_list(self.hidden_layer_sizes)
+        first_pass = not hasattr(self, "coefs_") or (
+            not self.warm_start and not incremental
+        )
+        X, y = self._validate_input(X, y, incremental, reset=first_pass)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X)
+        if y.ndim == 1:
+            y = y.reshape((-1, 1))
+        n_samples, n_features = X.shape
+        n_outputs = y.shape[1]
+        units = [n_features] + hidden_layer_sizes + [n_outputs]
+
+        self._random_state = check_random_state(self.random_state)
+        if first_pass:
+            self._initialize(y, units, X.dtype)
+        else:
+            self._check_resumable(units)
+            self._bind_params(self._current_params().copy())
+        dtype = self._params_flat.dtype
+        if X.dtype != dtype:
+            X = X.astype(dtype)
+        if sample_weight is not None:
+            sample_weight = sample_weight.astype(dtype, copy=False)
+
+        if self.solver in _STOCHASTIC_SOLVERS:
+            self._fit_stochastic(X, y, sample_weight, incremental)
+        else:
+            self._fit_lbfgs(X, y, sample_weight)
+
+        if not np.isfinite(self._params_flat).all():
+            raise ValueError(_NON_FINITE)
+        return self
+
+    def _initialize(self, y, units, dtype):
+        """Fresh network: output activation, weights drawn as scikit-learn draws them."""
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.n_outputs_ = y.shape[1]
+        self.n_layers_ = len(units)
+        self._units = list(units)
+        if not is_classifier(self):
+            self.out_activation_ = "exp" if self.loss == "poisson" else "identity"
+        elif self._label_binarizer.y_type_ == "multiclass":
+            self.out_activation_ = "softmax"
+        else:
+            self.out_activation_ = "logistic"
+        self._layout_cache = None
+        coefs, intercepts = [], []
+        for fan_in, fan_out in zip(units[:-1], units[1:]):
+            bound = init_bound(self.activation, fan_in, fan_out)
+            coefs.append(self._random_state.uniform(-bound, bound, (fan_in, fan_out)))
+            intercepts.append(self._random_state.uniform(-bound, bound, fan_out))
+        params = np.concatenate([a.ravel() for a in coefs + intercepts]).astype(dtype)
+        self._bind_params(params)
+        self._best_params = params.copy()
+        self.gradient_norms_ = np.empty((0, self.n_layers_ - 1))
+        if self.solver in _STOCHASTIC_SOLVERS:
+            self.loss_curve_ = []
+            self._no_improvement_count = 0
+            if self.early_stopping:
+                self.validation_scores_ = []
+                self.best_validation_score_ = -np.inf
+                self.best_loss_ = None
+            else:
+                self.best_loss_ = np.inf
+                self.validation_scores_ = None
+                self.best_validation_score_ = None
+
+    def _check_resumable(self, units):
+        """warm_start and partial_fit need the network they resume to fit the data."""
+        if list(units) != list(self._units):
+            raise ValueError(
+                "Cannot resume training: the fitted network has layer sizes "
+                f"{self._units}, but hidden_layer_sizes and the data give {units}. "
+                "Set warm_start=False (or call fit) to train a new network."
+            )
+        # Curves and counters that this fit extends: copies, so a failed fit
+        # leaves the previous ones untouched.
+        for name in ("loss_curve_", "validation_scores_"):
+            value = getattr(self, name, None)
+            if isinstance(value, list):
+                setattr(self, name, list(value))
+        self._best_params = self._best_params.copy()
+
+    def _kernel_data(self, X, y, sample_weight):
+        """Contiguous arrays of the parameter dtype for the kernels."""
+        dtype = self._params_flat.dtype
+        Y = np.ascontiguousarray(y, dtype=dtype)
+        sw = None if sample_weight is None else np.ascontiguousarray(sample_weight, dtype)
+        return kernel_input(X, dtype), Y, sw
+
+    def _fit_stochastic(self, X, y, sample_weight, incremental):
+        params = self._params_flat
+        dtype = params.dtype
+        layout = self._layout()
+        optimizer = getattr(self, "_optimizer", None)
+        if not incremental or optimizer is None:
+            optimizer = make_optimizer(self, params.size, dtype)
+        else:
+            optimizer = _copy_optimizer(optimizer)
+        self._optimizer = optimizer
+
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        early_stopping = self.early_stopping
+        if early_stopping:
+            should_stratify = is_classifier(self) and self.n_outputs_ == 1
+            stratify = y if should_stratify else None
+            arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
+            split = train_test_split(
+                *arrays, random_state=self._random_state,
+                test_size=self.validation_fraction, stratify=stratify,
+            )
+            X_train, X_val, y_train, y_val = split[:4]
+            sample_weight_train, sample_weight_val = (
+                (None, None) if sample_weight is None else split[4:]
+            )
+            if X_val.shape[0] < 2:
+                raise ValueError(
+                    "The validation set is too small. Increase 'validation_fraction' "
+                    "or the size of your dataset."
+                )
+            if is_classifier(self):
+                y_val = self._label_binarizer.inverse_transform(y_val)
+        else:
+            X_train, y_train, sample_weight_train = X, y, sample_weight
+            X_val = y_val = sample_weight_val = None
+
+        n_samples = X_train.shape[0]
+        if self.batch_size == "auto":
+            batch_size = min(200, n_samples)
+        else:
+            if self.batch_size > n_samples:
+                warnings.warn(
+                    "Got `batch_size` less than 1 or larger than "
+                    "sample size. It is going to be clipped"
+                )
+            batch_size = int(np.clip(self.batch_size, 1, n_samples))
+
+        Xk, Yk, swk = self._kernel_data(X_train, y_train, sample_weight_train)
+        dense = not isinstance(Xk, tuple)
+        workspace = _network.Workspace(layout, batch_size, dtype, dense and self.shuffle)
+        grads = np.empty_like(params)
+        sample_idx = np.arange(n_samples, dtype=np.intp)
+        norm_sums = np.zeros(self.n_layers_ - 1)
+        norms = []
+        alpha = float(self.alpha)
+
+        try:
+            self.n_iter_ = 0
+            for it in range(self.max_iter):
+                if self.shuffle:
+                    # sklearn.utils.shuffle(sample_idx) draws exactly this
+                    self._random_state.shuffle(sample_idx)
+                solver, lr, state1, state2 = optimizer.kernel_args()
+                norm_sums[:] = 0.0
+                loss_sum, n_batches = _network.run_epoch(
+                    layout, workspace, params, grads, state1, state2, Xk, Yk, swk,
+                    sample_idx if self.shuffle else None, batch_size, solver, lr,
+                    self.momentum, self.nesterovs_momentum, self.beta_1, self.beta_2,
+                    self.epsilon, optimizer.t, alpha, norm_sums,
+                )
+                norms.append(norm_sums / max(n_batches, 1))
+                self.n_iter_ += 1
+                self.loss_ = loss_sum / n_samples
+                self.t_ += n_samples
+                self.loss_curve_.append(self.loss_)
+                if self.verbose:
+                    print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
+                if not np.isfinite(self.loss_) and not np.isfinite(params).all():
+                    raise ValueError(_NON_FINITE)
+
+                self._update_no_improvement_count(
+                    early_stopping, X_val, y_val, sample_weight_val
+                )
+                optimizer.iteration_ends(self.t_)
+
+                if self._no_improvement_count > self.n_iter_no_change:
+                    if early_stopping:
+                        msg = (
+                            "Validation score did not improve more than "
+                            "tol=%f for %d consecutive epochs."
+                            % (self.tol, self.n_iter_no_change)
+                        )
+                    else:
+                        msg = (
+                            "Training loss did not improve more than tol=%f"
+                            " for %d consecutive epochs."
+                            % (self.tol, self.n_iter_no_change)
+                        )
+                    if optimizer.trigger_stopping(msg, self.verbose):
+                        break
+                    self._no_improvement_count = 0
+
+                if incremental:
+                    break
+
+                if self.n_iter_ == self.max_iter:
+                    warnings.warn(
+                        "Stochastic Optimizer: Maximum iterations (%d) "
+                        "reached and the optimization hasn't converged yet."
+                        % self.max_iter,
+                        ConvergenceWarning,
+                    )
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user.")
+        finally:
+            self._append_gradient_norms(norms)
+
+        if early_stopping:
+            params[:] = self._best_params
+
+    def _append_gradient_norms(self, norms):
+        if norms:
+            self.gradient_norms_ = np.vstack([self.gradient_norms_, np.asarray(norms)])
+
+    def _update_no_improvement_count(self, early_stopping, X, y, sample_weight):
+        if early_stopping:
+            val_score = self._score(X, y, sample_weight=sample_weight)
+            self.validation_scores_.append(val_score)
+            if self.verbose:
+                print("Validation score: %f" % self.validation_scores_[-1])
+            last_valid_score = self.validation_scores_[-1]
+            if last_valid_score < (self.best_validation_score_ + self.tol):
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if last_valid_score > self.best_validation_score_:
+                self.best_validation_score_ = last_valid_score
+                self._best_params[:] = self._params_flat
+        else:
+            if self.loss_curve_[-1] > self.best_loss_ - self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if self.loss_curve_[-1] < self.best_loss_:
+                self.best_loss_ = self.loss_curve_[-1]
+
+    def _fit_lbfgs(self, X, y, sample_weight):
+        params = self._params_flat
+        layout = self._layout()
+        Xk, Yk, swk = self._kernel_data(X, y, sample_weight)
+        workspace = _network.Workspace(layout, X.shape[0], params.dtype, False)
+        grads = np.empty_like(params)
+        norms_now = np.zeros(self.n_layers_ - 1)
+        norms = []
+        alpha = float(self.alpha)
+        # scikit-learn's squared error averages over outputs but its gradient
+        # does not (scikit-learn issue 8349); scale the delta so they agree.
+        delta_scale = 1.0
+        if self.out_activation_ == "identity" and self.n_outputs_ > 1:
+            delta_scale = 1.0 / self.n_outputs_
+
+        if params.dtype == np.float64:
+            def loss_grad(x):
+                loss = _network.loss_and_gradient(
+                    layout, workspace, x, grads, Xk, Yk, swk, alpha, delta_scale,
+                    norms_now)
+                return loss, grads
+        else:
+            def loss_grad(x):
+                params[:] = x
+                loss = _network.loss_and_gradient(
+                    layout, workspace, params, grads, Xk, Yk, swk, alpha, delta_scale,
+                    norms_now)
+                return loss, grads.astype(np.float64)
+
+        last_x = [params.astype(np.float64)]
+
+        def record(intermediate_result):
+            last_x[0] = intermediate_result.x
+            norms.append(norms_now.copy())
+
+        iprint = 1 if (self.verbose is True or self.verbose >= 1) else -1
+        try:
+            opt_res = scipy.optimize.minimize(
+                loss_grad, last_x[0], method="L-BFGS-B", jac=True, callback=record,
+                options={
+                    "maxfun": self.max_fun,
+                    "maxiter": self.max_iter,
+                    "gtol": self.tol,
+                    **_get_additional_lbfgs_options_dict("iprint", iprint),
+                },
+            )
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user.")
+            params[:] = last_x[0]
+            self.n_iter_ = len(norms)
+            self.loss_ = float(loss_grad(params.astype(np.float64))[0])
+        else:
+            self.n_iter_ = _check_optimize_result("lbfgs", opt_res, self.max_iter)
+            self.loss_ = opt_res.fun
+            params[:] = opt_res.x
+        finally:
+            self._append_gradient_norms(norms)
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to data matrix X and target(s) y.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The target values (class labels in classification, real numbers in
+            regression).
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        self : object
+            Returns a trained MLP model.
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+
+    def _check_solver(self):
+        if self.solver not in _STOCHASTIC_SOLVERS:
+            raise AttributeError(
+                "partial_fit is only available for stochastic"
+                " optimizers. %s is not stochastic." % self.solver
+            )
+        return True
+
+    def _score_with_function(self, X, y, sample_weight, score_function):
+        """Score without input validation (used for early stopping)."""
+        y_pred = self._predict(X, check_input=False)
+        if np.issubdtype(y_pred.dtype, np.floating) and not np.isfinite(y_pred).all():
+            return np.nan
+        return score_function(y, y_pred, sample_weight=sample_weight)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+def _copy_optimizer(optimizer):
+    """Deep copy of an optimizer state, so a failed partial_fit leaves it intact."""
+    return copy.deepcopy(optimizer)

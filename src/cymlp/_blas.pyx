@@ -1,0 +1,40 @@
+"""Row-major GEMM on top of scipy's column-major BLAS (``scipy.linalg.cython_blas``).
+
+``C = alpha * op(A) @ op(B) + beta * C`` with C of shape (m, n) and op(A) of
+shape (m, k), all arrays row-major (C order). Row-major C is column-major
+C.T, so we ask BLAS for ``C.T = op(B).T @ op(A).T``: the operands swap and the
+transpose flags stay as they are.
+"""
+
+from scipy.linalg.cython_blas cimport dgemm, sgemm
+
+
+cdef void gemm(bint trans_a, bint trans_b, int m, int n, int k, floating alpha,
+               const floating* a, int lda, const floating* b, int ldb,
+               floating beta, floating* c, int ldc) noexcept nogil:
+    """C (m, n) = alpha * op(A) @ op(B) + beta * C, row-major, leading dims in elements."""
+    cdef char ta = b't' if trans_a else b'n'
+    cdef char tb = b't' if trans_b else b'n'
+    if m == 0 or n == 0:
+        return
+    if floating is double:
+        dgemm(&tb, &ta, &n, &m, &k, &alpha, <double*> b, &ldb, <double*> a, &lda,
+              &beta, c, &ldc)
+    else:
+        sgemm(&tb, &ta, &n, &m, &k, &alpha, <float*> b, &ldb, <float*> a, &lda,
+              &beta, c, &ldc)
+
+
+def gemm_py(bint trans_a, bint trans_b, floating alpha, const floating[:, ::1] a,
+            const floating[:, ::1] b, floating beta, floating[:, ::1] c):
+    """Test entry point: ``c = alpha * op(a) @ op(b) + beta * c`` in place."""
+    cdef int m = c.shape[0]
+    cdef int n = c.shape[1]
+    cdef int k = a.shape[0] if trans_a else a.shape[1]
+    cdef int kb = b.shape[1] if trans_b else b.shape[0]
+    if k != kb or (a.shape[1] if trans_a else a.shape[0]) != m \
+            or (b.shape[0] if trans_b else b.shape[1]) != n:
+        raise ValueError("gemm_py: operand shapes do not match")
+    with nogil:
+        gemm(trans_a, trans_b, m, n, k, alpha, &a[0, 0], <int> a.shape[1],
+             &b[0, 0], <int> b.shape[1], beta, &c[0, 0], <int> c.shape[1])

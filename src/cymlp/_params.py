@@ -1,0 +1,197 @@
+"""Constructor parameters shared by both estimators: constraints and their docs.
+
+The constraints are scikit-learn 1.9's for its MLP, so the same values are
+accepted and the same ``InvalidParameterError`` is raised for the others.
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+
+HIDDEN_ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
+
+PARAMETER_CONSTRAINTS = {
+    "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+    "activation": [StrOptions(set(HIDDEN_ACTIVATIONS))],
+    "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+    "alpha": [Interval(Real, 0, None, closed="left")],
+    "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+    "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+    "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+    "power_t": [Interval(Real, 0, None, closed="left")],
+    "max_iter": [Interval(Integral, 1, None, closed="left")],
+    "shuffle": ["boolean"],
+    "random_state": ["random_state"],
+    "tol": [Interval(Real, 0, None, closed="left")],
+    "verbose": ["verbose"],
+    "warm_start": ["boolean"],
+    "momentum": [Interval(Real, 0, 1, closed="both")],
+    "nesterovs_momentum": ["boolean"],
+    "early_stopping": ["boolean"],
+    "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+    "beta_1": [Interval(Real, 0, 1, closed="left")],
+    "beta_2": [Interval(Real, 0, 1, closed="left")],
+    "epsilon": [Interval(Real, 0, None, closed="neither")],
+    "n_iter_no_change": [
+        Interval(Integral, 1, None, closed="left"),
+        Options(Real, {np.inf}),
+    ],
+    "max_fun": [Interval(Integral, 1, None, closed="left")],
+}
+
+
+def hidden_layer_list(hidden_layer_sizes):
+    """``hidden_layer_sizes`` as a list of positive ints, or ValueError."""
+    sizes = hidden_layer_sizes
+    if not hasattr(sizes, "__iter__"):
+        sizes = [sizes]
+    sizes = list(sizes)
+    if np.any(np.array(sizes) <= 0):
+        raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
+    return [int(s) for s in sizes]
+
+
+def init_bound(activation, fan_in, fan_out):
+    """Glorot's uniform bound, with scikit-learn's factor 2 for logistic units."""
+    factor = 2.0 if activation == "logistic" else 6.0
+    return np.sqrt(factor / (fan_in + fan_out))
+
+
+PARAMETERS_DOC = """
+    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
+        The ith element is the number of neurons in the ith hidden layer.
+        An empty tuple gives a network with no hidden layer.
+
+    activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
+        Activation function of the hidden layers: f(x) = x, 1 / (1 + exp(-x)),
+        tanh(x) or max(0, x).
+
+    solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
+        The solver for weight optimization: 'lbfgs' (scipy's L-BFGS-B on the
+        full batch), 'sgd' (stochastic gradient descent) or 'adam'.
+
+    alpha : float, default=0.0001
+        Strength of the L2 regularization term, divided by the sample size
+        (sum of sample weights) when added to the loss.
+
+    batch_size : int or 'auto', default='auto'
+        Size of minibatches for stochastic optimizers; 'auto' means
+        ``min(200, n_samples)``. Unused by 'lbfgs'.
+
+    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
+        Learning rate schedule of 'sgd': constant ``learning_rate_init``;
+        ``learning_rate_init / pow(t, power_t)``; or divided by 5 each time
+        ``n_iter_no_change`` consecutive epochs fail to improve by ``tol``.
+
+    learning_rate_init : float, default=0.001
+        The initial learning rate ('sgd' and 'adam').
+
+    power_t : float, default=0.5
+        Exponent of the 'invscaling' schedule ('sgd' only).
+
+    max_iter : int, default=200
+        Maximum number of epochs (stochastic solvers) or iterations ('lbfgs').
+
+    shuffle : bool, default=True
+        Whether to shuffle the samples in each epoch (stochastic solvers).
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weight initialization, the early-stopping split and the
+        shuffles, drawn in scikit-learn's order: the same seed gives the
+        same model as scikit-learn.
+
+    tol : float, default=1e-4
+        Tolerance for the optimization: training stops when the loss (or the
+        validation score) does not improve by ``tol`` for
+        ``n_iter_no_change`` consecutive epochs.
+
+    verbose : bool, default=False
+        Whether to print progress messages to stdout.
+
+    warm_start : bool, default=False
+        Reuse the previous solution as the initialization of the next fit.
+
+    momentum : float, default=0.9
+        Momentum of 'sgd', between 0 and 1.
+
+    nesterovs_momentum : bool, default=True
+        Whether to use Nesterov's momentum ('sgd' with momentum > 0).
+
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data (stratified for
+        single-output classification) and stop when its score stops
+        improving; the best weights are restored. Stochastic solvers only.
+
+    validation_fraction : float, default=0.1
+        Proportion of training data held out for early stopping.
+
+    beta_1 : float, default=0.9
+        Decay rate of the first moment estimates of 'adam', in [0, 1).
+
+    beta_2 : float, default=0.999
+        Decay rate of the second moment estimates of 'adam', in [0, 1).
+
+    epsilon : float, default=1e-8
+        Numerical stability constant of 'adam'.
+
+    n_iter_no_change : int, default=10
+        Number of epochs without ``tol`` improvement before stopping
+        (stochastic solvers).
+
+    max_fun : int, default=15000
+        Maximum number of loss function calls ('lbfgs' only).
+"""
+
+ATTRIBUTES_DOC = """
+    loss_ : float
+        The current loss computed with the loss function.
+
+    best_loss_ : float or None
+        The minimum loss reached by the solver throughout fitting (None with
+        early stopping, where ``best_validation_score_`` is used instead).
+
+    loss_curve_ : list of shape (n_iter_,)
+        The loss at the end of each epoch (stochastic solvers only).
+
+    validation_scores_ : list of shape (n_iter_,) or None
+        The score on the held-out validation set at each epoch, with
+        ``early_stopping=True``; None otherwise.
+
+    best_validation_score_ : float or None
+        The best validation score, with ``early_stopping=True``.
+
+    t_ : int
+        The number of training samples seen by the solver during fitting.
+
+    coefs_ : list of shape (n_layers - 1,)
+        The ith element is the weight matrix between layer i and layer i + 1.
+        These are views into one flat parameter buffer.
+
+    intercepts_ : list of shape (n_layers - 1,)
+        The ith element is the bias vector of layer i + 1 (views too).
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when X has string column names.
+
+    n_iter_ : int
+        The number of iterations the solver ran in the last call.
+
+    n_layers_ : int
+        Number of layers, input and output included.
+
+    n_outputs_ : int
+        Number of outputs.
+
+    out_activation_ : str
+        Name of the output activation function.
+
+    gradient_norms_ : ndarray of shape (n_epochs, n_layers_ - 1)
+        For each epoch recorded in ``loss_curve_`` (each iteration for
+        'lbfgs'), the mean over batches of the L2 norm of the loss gradient
+        with respect to each layer's weight matrix; first column = the layer
+        nearest the input. Shows vanishing gradients directly.
+"""
