@@ -109,7 +109,9 @@ class GFlops:
         self._limiter = threadpool_limits(limits=threads)
 
     def teardown(self, *args):
-        self._limiter.restore_original_limits()
+        limiter = getattr(self, "_limiter", None)
+        if limiter is not None:
+            limiter.restore_original_limits()
 
     def track_gflops(self, workload, implementation, threads):
         seconds = _best_time(self.run, self.repeats[implementation])

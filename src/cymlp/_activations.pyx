@@ -6,7 +6,7 @@ Conventions: row-major buffers; ``z`` (IN/OUT) holds ``X @ W`` on entry and
 in place.
 """
 
-from libc.math cimport exp, expf, tanh, tanhf
+from libc.math cimport fabs, fabsf, copysign, copysignf
 
 ACTIVATION_CODES = {
     "identity": ACT_IDENTITY,
@@ -16,12 +16,72 @@ ACTIVATION_CODES = {
 }
 
 
+cdef union Bits64:
+    double d
+    long long i
+
+
+cdef inline double exp_inline(double x) noexcept nogil:
+    """exp(x) within 1 ulp, branch-free so that loops calling it vectorize.
+
+    exp(x) = 2^k exp(r) with k = round(x / ln 2), |r| <= ln 2 / 2, exp(r) by
+    its Taylor series to degree 13, and 2^k built from exponent bits in two
+    halves so that results down to the subnormals come out right. NaN stays
+    NaN; overflow gives inf, underflow 0.
+    """
+    cdef Bits64 t, s1, s2
+    cdef double k, r, p
+    cdef long long ki, k1
+    x = 710.0 if x > 710.0 else x
+    x = -746.0 if x < -746.0 else x
+    # Adding 1.5 * 2^52 rounds to an integer held in the low mantissa bits.
+    t.d = x * 1.4426950408889634 + 6755399441055744.0
+    k = t.d - 6755399441055744.0
+    ki = t.i - 0x4338000000000000LL    # the bits of 1.5 * 2^52 + k, minus 1.5 * 2^52's
+    r = x - k * 0.6931471803691238 - k * 1.9082149292705877e-10
+    p = 1.0 + r * (1.0 + r * (1.0 / 2 + r * (1.0 / 6 + r * (1.0 / 24 + r * (1.0 / 120
+        + r * (1.0 / 720 + r * (1.0 / 5040 + r * (1.0 / 40320 + r * (1.0 / 362880
+        + r * (1.0 / 3628800 + r * (1.0 / 39916800 + r * (1.0 / 479001600.0
+        + r * (1.0 / 6227020800.0)))))))))))))
+    k1 = ((ki + 2048) >> 1) - 1024    # floor(k / 2), shifting a non-negative value
+    s1.i = (k1 + 1023) << 52
+    s2.i = (ki - k1 + 1023) << 52
+    return p * s1.d * s2.d
+
+
 cdef inline floating logistic(floating x) noexcept nogil:
-    """1 / (1 + exp(-x)), as scipy.special.expit computes it."""
+    """1 / (1 + exp(-x)), as scipy.special.expit computes it (vectorizable exp)."""
     if floating is float:
-        return 1 / (1 + expf(-x))
+        return <float> (1 / (1 + exp_inline(-<double> x)))
     else:
-        return 1 / (1 + exp(-x))
+        return 1 / (1 + exp_inline(-x))
+
+
+cdef inline floating fast_tanh(floating x) noexcept nogil:
+    """tanh(x) within a few ulp, branch-free (libm's tanh is slow and scalar).
+
+    Near 0, the odd Taylor series x - x^3/3 + 2x^5/15 - ...; elsewhere
+    sign(x) (1 - e) / (1 + e) with e = exp(-2|x|). Both are computed and
+    one is selected, so a loop over tanh vectorizes.
+    """
+    cdef floating ax, e, x2, small, big
+    if floating is float:
+        ax = fabsf(x)
+        x2 = x * x
+        small = x + x * x2 * (<float> -0.33333334 + x2 * (<float> 0.13333334
+                              + x2 * <float> -0.053968254))
+        e = <float> exp_inline(-2 * <double> ax)
+        big = copysignf((1 - e) / (1 + e), x)
+        return small if ax < <float> 0.0625 else big
+    else:
+        ax = fabs(x)
+        x2 = x * x
+        small = x + x * x2 * (-1.0 / 3 + x2 * (2.0 / 15 + x2 * (-17.0 / 315
+            + x2 * (62.0 / 2835 + x2 * (-1382.0 / 155925 + x2 * (21844.0 / 6081075
+            + x2 * (-929569.0 / 638512875)))))))
+        e = exp_inline(-2 * ax)
+        big = copysign((1 - e) / (1 + e), x)
+        return small if ax < 0.0625 else big
 
 
 cdef void bias_activation(int act, floating* z, const floating* bias,
@@ -40,10 +100,7 @@ cdef void bias_activation(int act, floating* z, const floating* bias,
                 row[j] = logistic(row[j] + bias[j])
         elif act == ACT_TANH:
             for j in range(n_cols):
-                if floating is float:
-                    row[j] = tanhf(row[j] + bias[j])
-                else:
-                    row[j] = tanh(row[j] + bias[j])
+                row[j] = fast_tanh(row[j] + bias[j])
         elif act == ACT_RELU:
             for j in range(n_cols):
                 v = row[j] + bias[j]
@@ -66,8 +123,7 @@ cdef void activation_derivative(int act, const floating* a, floating* delta,
     elif act == ACT_RELU:
         # f' = 1 where a > 0, else 0 (a == 0 marks the clipped half)
         for i in range(size):
-            if a[i] == 0:
-                delta[i] = 0
+            delta[i] = 0 if a[i] == 0 else delta[i]
     # identity: f' = 1, nothing to do
 
 

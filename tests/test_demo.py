@@ -1,0 +1,168 @@
+"""Tests of ``python -m cymlp demo``: figures, printed scores, CLI errors.
+
+The quick demo is run once, in a subprocess, for the whole module; the tests
+then check its exit status, its PNG figures and the theory its stdout summary
+(``<subject> <metric> <value>`` lines) should show.
+"""
+
+import subprocess
+import sys
+
+import pytest
+
+from cymlp._demo import main
+
+pytest.importorskip("matplotlib")
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+FIGURES = [
+    "classification.png",
+    "xor_hidden.png",
+    "regression.png",
+    "vanishing_gradients.png",
+    "speed.png",
+]
+
+
+def run_cli(*args, timeout=120):
+    """Run ``python -m cymlp ARGS`` and return the completed process."""
+    return subprocess.run(
+        [sys.executable, "-m", "cymlp", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def parse_summary(stdout):
+    """``{(subject, metric): value}`` from the summary lines of stdout."""
+    scores = {}
+    for line in stdout.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        subject, metric, value = line.split()
+        if subject != "check":
+            value = float(value)
+        scores[subject, metric] = value
+    return scores
+
+
+@pytest.fixture(scope="module")
+def quick_demo(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo") / "figures"
+    proc = run_cli("demo", "--quick", "--out", str(out))
+    return proc, out
+
+
+def test_quick_demo_succeeds(quick_demo):
+    proc, _ = quick_demo
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    # One progress line per experiment.
+    assert [line[:5] for line in proc.stderr.splitlines()] == [
+        "[1/4]", "[2/4]", "[3/4]", "[4/4]"
+    ]
+
+
+@pytest.mark.parametrize("name", FIGURES)
+def test_figures_are_pngs(quick_demo, name):
+    proc, out = quick_demo
+    path = out / name
+    assert path.is_file(), proc.stderr
+    data = path.read_bytes()
+    assert data[:8] == PNG_SIGNATURE
+    assert len(data) > 10_000
+    assert f"# figure {path}" in proc.stdout
+
+
+def test_classification_scores(quick_demo):
+    scores = parse_summary(quick_demo[0].stdout)
+    assert scores["and", "accuracy"] == 1.0
+    assert scores["xor", "accuracy"] == 1.0
+    assert scores["circles", "accuracy"] >= 0.95
+
+
+def test_regression_scores(quick_demo):
+    scores = parse_summary(quick_demo[0].stdout)
+    for name in ("square", "inverse", "sine"):
+        assert scores[name, "r2"] >= 0.99, name
+
+
+def test_vanishing_gradients(quick_demo):
+    scores = parse_summary(quick_demo[0].stdout)
+    # Logistic: the first layer's gradient is >= 10x smaller than the last's.
+    assert scores["logistic", "grad_ratio"] >= 10
+    assert scores["logistic", "grad_last"] >= 10 * scores["logistic", "grad_first"]
+    # ... and the network does not learn: the loss stays near log 2.
+    assert scores["logistic", "loss"] > 0.68
+    # Relu (and leaky relu when cymlp has it): no such drop.
+    for activation in ("relu", "leaky_relu"):
+        if (activation, "grad_ratio") in scores:
+            assert scores[activation, "grad_ratio"] < 10, activation
+            assert scores[activation, "loss"] < 0.5, activation
+    assert ("relu", "grad_ratio") in scores
+
+
+def test_speed_scores(quick_demo):
+    scores = parse_summary(quick_demo[0].stdout)
+    assert scores["speed", "cymlp_seconds"] > 0
+    assert scores["speed", "sklearn_seconds"] > 0
+    ratio = scores["speed", "sklearn_seconds"] / scores["speed", "cymlp_seconds"]
+    assert scores["speed", "ratio"] == pytest.approx(ratio, rel=0.05)
+    # Same parameters and seed: the same model.
+    assert scores["speed", "max_coef_diff"] < 1e-8
+
+
+def test_theory_checks_pass(quick_demo):
+    scores = parse_summary(quick_demo[0].stdout)
+    checks = {metric: v for (subject, metric), v in scores.items() if subject == "check"}
+    assert len(checks) == 8
+    assert all(v == "pass" for v in checks.values()), checks
+
+
+def test_unwritable_out_dir(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    proc = run_cli("demo", "--quick", "--out", str(blocker / "figures"))
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("cymlp demo: error:")
+    assert str(blocker / "figures") in lines[0]
+    assert proc.stdout == ""
+
+
+def test_out_is_a_file(tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    assert main(["demo", "--out", str(blocker)]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.startswith("cymlp demo: error:")
+    assert captured.err.count("\n") == 1
+    assert captured.out == ""
+
+
+def test_no_arguments_prints_usage(capsys):
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: python -m cymlp")
+    assert "demo" in out
+
+
+@pytest.mark.parametrize("args", [["--help"], ["demo", "--help"]])
+def test_help(args, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: python -m cymlp")
+    if args == ["demo", "--help"]:
+        assert "--out" in out and "--quick" in out
+
+
+def test_bad_command(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["nope"])
+    assert exc.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err

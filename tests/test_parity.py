@@ -1,0 +1,443 @@
+"""Same data, same seed: cymlp reproduces scikit-learn's MLPs.
+
+Each case fits ``sklearn.neural_network``'s estimator and cymlp's with the
+same parameters and compares loss curves, fitted attributes, weights and
+predictions. Two deliberate differences are tested as behaviour at the end.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import sklearn.neural_network as skn
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.datasets import make_classification, make_multilabel_classification
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import Ridge
+from sklearn.preprocessing import StandardScaler
+
+import cymlp
+
+N_SAMPLES = 240
+
+
+@pytest.fixture(autouse=True)
+def _quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
+def _X(seed=0, n=N_SAMPLES, d=8):
+    X, _ = make_classification(n, d, n_informative=5, random_state=seed)
+    return StandardScaler().fit_transform(X)
+
+
+def make_data(task, seed=0):
+    """(X, y) for a task name."""
+    rng = np.random.RandomState(seed)
+    if task == "binary":
+        X, y = make_classification(N_SAMPLES, 8, n_informative=5, random_state=seed)
+        return X, np.where(y == 1, "yes", "no")  # string labels
+    if task == "multiclass":
+        X, y = make_classification(N_SAMPLES, 8, n_informative=5, n_classes=3,
+                                   random_state=seed)
+        return X, y + 10
+    if task == "multilabel":
+        X, Y = make_multilabel_classification(N_SAMPLES, 8, n_classes=3,
+                                              random_state=seed)
+        return X / X.std(0), Y
+    X = _X(seed)
+    W = rng.randn(X.shape[1], 2)
+    if task == "regression":
+        return X, X @ W[:, 0] + 0.3 * np.sin(3 * X[:, 0]) + 0.1 * rng.randn(len(X))
+    if task == "regression_multi":
+        return X, np.tanh(X @ W) + 0.1 * rng.randn(len(X), 2)
+    if task == "poisson":
+        return X, rng.poisson(np.exp(0.3 * X @ W[:, 0])).astype(float)
+    if task == "poisson_multi":
+        return X, rng.poisson(np.exp(0.3 * X @ W)).astype(float)
+    raise ValueError(task)
+
+
+def estimators(task, **params):
+    """(scikit-learn's, cymlp's) estimator for a task, with the same parameters."""
+    if task in ("poisson", "poisson_multi"):
+        params.setdefault("loss", "poisson")
+    name = "MLPClassifier" if task in ("binary", "multiclass", "multilabel") else "MLPRegressor"
+    return getattr(skn, name)(**params), getattr(cymlp, name)(**params)
+
+
+FITTED = ["n_layers_", "n_outputs_", "out_activation_", "t_", "n_iter_",
+          "n_features_in_"]
+
+
+def assert_same_model(ref, est, X, rtol_curve=1e-6, rtol=1e-8):
+    """Fitted attributes, curves, weights and predictions agree."""
+    for name in FITTED:
+        if hasattr(ref, name):
+            assert getattr(est, name) == getattr(ref, name), name
+    if hasattr(ref, "classes_"):
+        assert_array_equal(est.classes_, ref.classes_)
+    if hasattr(ref, "loss_curve_"):
+        assert len(est.loss_curve_) == len(ref.loss_curve_)
+        assert_allclose(est.loss_curve_, ref.loss_curve_, rtol=rtol_curve)
+        if ref.best_loss_ is None:
+            assert est.best_loss_ is None
+        else:
+            assert_allclose(est.best_loss_, ref.best_loss_, rtol=rtol_curve)
+        if ref.validation_scores_ is None:
+            assert est.validation_scores_ is None
+            assert est.best_validation_score_ is None
+        else:
+            assert_allclose(est.validation_scores_, ref.validation_scores_, rtol=1e-12)
+            assert_allclose(est.best_validation_score_, ref.best_validation_score_,
+                            rtol=1e-12)
+    assert_allclose(est.loss_, ref.loss_, rtol=rtol_curve)
+    assert len(est.coefs_) == len(ref.coefs_) == ref.n_layers_ - 1
+    for a, b in zip(est.coefs_ + est.intercepts_, ref.coefs_ + ref.intercepts_):
+        assert a.shape == b.shape and a.dtype == b.dtype
+        assert_allclose(a, b, rtol=rtol, atol=rtol)
+    if hasattr(ref, "predict_proba"):
+        assert_array_equal(est.predict(X), ref.predict(X))
+        p_ref, p_est = ref.predict_proba(X), est.predict_proba(X)
+        assert p_est.dtype == p_ref.dtype and p_est.shape == p_ref.shape
+        assert_allclose(p_est, p_ref, rtol=rtol, atol=1e-10)
+    else:
+        assert_allclose(est.predict(X), ref.predict(X), rtol=rtol, atol=1e-10)
+
+
+def fit_both(task, fit_params=None, data=None, **params):
+    X, y = make_data(task) if data is None else data
+    ref, est = estimators(task, **params)
+    fit_params = fit_params or {}
+    ref.fit(X, y, **fit_params)
+    est.fit(X, y, **fit_params)
+    return ref, est, X, y
+
+
+BASE = dict(hidden_layer_sizes=(9, 6), max_iter=10, random_state=1)
+
+STOCHASTIC_CASES = {
+    "adam-binary": ("binary", {}),
+    "adam-multiclass": ("multiclass", {}),
+    "adam-multilabel": ("multilabel", {}),
+    "adam-regression": ("regression", {"learning_rate_init": 0.01}),
+    "adam-regression-multi": ("regression_multi", {}),
+    "adam-poisson": ("poisson", {"learning_rate_init": 0.01}),
+    "adam-poisson-multi": ("poisson_multi", {}),
+    "adam-betas": ("multiclass", {"beta_1": 0.5, "beta_2": 0.9, "epsilon": 1e-4,
+                                  "learning_rate_init": 0.02}),
+    "sgd-constant-nesterov": ("multiclass", {"solver": "sgd", "learning_rate_init": 0.05}),
+    "sgd-constant-plain": ("multiclass", {"solver": "sgd", "nesterovs_momentum": False,
+                                          "learning_rate_init": 0.05}),
+    "sgd-no-momentum": ("regression", {"solver": "sgd", "momentum": 0.0,
+                                       "learning_rate_init": 0.05}),
+    "sgd-invscaling-nesterov": ("binary", {"solver": "sgd", "learning_rate": "invscaling",
+                                           "learning_rate_init": 0.5, "power_t": 0.3}),
+    "sgd-invscaling-plain": ("regression", {"solver": "sgd", "learning_rate": "invscaling",
+                                            "nesterovs_momentum": False,
+                                            "learning_rate_init": 0.2}),
+    # tol and n_iter_no_change such that the rate is divided several times
+    "sgd-adaptive-nesterov": ("multiclass", {"solver": "sgd", "learning_rate": "adaptive",
+                                             "tol": 0.05, "n_iter_no_change": 2,
+                                             "max_iter": 40, "learning_rate_init": 0.1}),
+    "sgd-adaptive-plain": ("regression", {"solver": "sgd", "learning_rate": "adaptive",
+                                          "nesterovs_momentum": False, "tol": 0.05,
+                                          "n_iter_no_change": 2, "max_iter": 40,
+                                          "learning_rate_init": 0.05}),
+    "alpha": ("multiclass", {"alpha": 0.5}),
+    "shuffle-off": ("binary", {"shuffle": False}),
+    "shuffle-off-sgd": ("regression_multi", {"shuffle": False, "solver": "sgd",
+                                             "learning_rate_init": 0.05}),
+    "batch-7": ("multiclass", {"batch_size": 7}),
+    "batch-1": ("regression", {"batch_size": 1, "max_iter": 3, "solver": "sgd",
+                               "learning_rate_init": 0.001}),
+    "batch-too-big": ("binary", {"batch_size": 1000}),
+    "no-hidden-layer": ("multiclass", {"hidden_layer_sizes": ()}),
+    "no-hidden-layer-reg": ("regression", {"hidden_layer_sizes": (),
+                                           "learning_rate_init": 0.05}),
+    "deep": ("multilabel", {"hidden_layer_sizes": (7, 6, 5, 4)}),
+    "identity": ("regression", {"activation": "identity"}),
+    "logistic": ("multiclass", {"activation": "logistic"}),
+    "tanh": ("poisson", {"activation": "tanh", "learning_rate_init": 0.01}),
+    "early-stopping": ("multiclass", {"early_stopping": True, "max_iter": 60,
+                                      "n_iter_no_change": 3, "tol": 1e-3,
+                                      "learning_rate_init": 0.02}),
+    "early-stopping-reg": ("regression", {"early_stopping": True, "max_iter": 60,
+                                          "n_iter_no_change": 3,
+                                          "validation_fraction": 0.2,
+                                          "learning_rate_init": 0.05}),
+    "early-stopping-multilabel": ("multilabel", {"early_stopping": True, "max_iter": 30,
+                                                 "n_iter_no_change": 3,
+                                                 "solver": "sgd"}),
+    "converges": ("binary", {"tol": 1e-2, "max_iter": 200, "n_iter_no_change": 2,
+                             "learning_rate_init": 0.01}),
+}
+
+
+@pytest.mark.parametrize("case", list(STOCHASTIC_CASES))
+def test_stochastic_parity(case):
+    task, params = STOCHASTIC_CASES[case]
+    ref, est, X, _ = fit_both(task, **{**BASE, **params})
+    assert_same_model(ref, est, X)
+    assert est.loss_curve_[-1] == est.loss_
+
+
+def test_convergence_stop_happens_before_max_iter():
+    _, params = STOCHASTIC_CASES["converges"]
+    _, est, _, _ = fit_both("binary", **{**BASE, **params})
+    assert est.n_iter_ < 200
+
+
+def test_early_stopping_restores_best_weights():
+    task, params = STOCHASTIC_CASES["early-stopping"]
+    ref, est, X, y = fit_both(task, **{**BASE, **params})
+    # the run went on after its best epoch, so restoring matters
+    assert int(np.argmax(est.validation_scores_)) < est.n_iter_ - 1
+    assert est.best_validation_score_ == max(est.validation_scores_)
+    assert est.best_loss_ is None
+    for a, b in zip(est.coefs_, ref.coefs_):
+        assert_allclose(a, b, rtol=1e-8, atol=1e-12)
+    # the restored weights are not those of the last epoch
+    last = estimators(task, **{**BASE, **params, "early_stopping": False})[1]
+    assert not np.allclose(est.predict_proba(X), last.fit(X, y).predict_proba(X))
+
+
+@pytest.mark.parametrize("task", ["multiclass", "regression", "poisson"])
+def test_sample_weight_parity(task):
+    X, y = make_data(task)
+    sw = np.random.RandomState(3).uniform(0.1, 3.0, len(y))
+    for solver in ("adam", "sgd"):
+        ref, est, X, _ = fit_both(task, fit_params={"sample_weight": sw}, data=(X, y),
+                                  solver=solver, learning_rate_init=0.01, **BASE)
+        assert_same_model(ref, est, X)
+
+
+def test_sample_weight_with_early_stopping_parity():
+    X, y = make_data("binary")
+    sw = np.random.RandomState(4).uniform(0.1, 3.0, len(y))
+    ref, est, X, _ = fit_both("binary", fit_params={"sample_weight": sw}, data=(X, y),
+                              early_stopping=True, **{**BASE, "max_iter": 15})
+    assert_same_model(ref, est, X)
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+@pytest.mark.parametrize("task, solver", [("multiclass", "adam"), ("regression", "sgd"),
+                                          ("multilabel", "lbfgs")])
+def test_sparse_parity(fmt, task, solver):
+    X, y = make_data(task)
+    X = X.copy()
+    X[np.random.RandomState(5).rand(*X.shape) < 0.6] = 0.0
+    Xs = sp.csr_matrix(X) if fmt == "csr" else sp.csc_matrix(X)
+    ref, est, _, _ = fit_both(task, data=(Xs, y), solver=solver, **BASE)
+    assert_same_model(ref, est, Xs, rtol_curve=1e-6, rtol=1e-7)
+    # sparse and dense give the same model
+    dense = estimators(task, solver=solver, **BASE)[1].fit(X, y)
+    assert_allclose(dense.predict(X) if task == "regression" else dense.predict_proba(X),
+                    est.predict(Xs) if task == "regression" else est.predict_proba(Xs),
+                    rtol=1e-7, atol=1e-10)
+
+
+@pytest.mark.parametrize("task, solver", [("multiclass", "adam"), ("regression", "sgd"),
+                                          ("multilabel", "sgd")])
+def test_warm_start_parity(task, solver):
+    X, y = make_data(task)
+    ref, est = estimators(task, solver=solver, warm_start=True, learning_rate_init=0.01,
+                          **{**BASE, "max_iter": 4})
+    for max_iter in (4, 3, 5):
+        ref.set_params(max_iter=max_iter).fit(X, y)
+        est.set_params(max_iter=max_iter).fit(X, y)
+        assert_same_model(ref, est, X)
+    assert est.t_ == 12 * len(y)
+    assert len(est.loss_curve_) == 12 and est.n_iter_ == 5
+
+
+def test_classifier_partial_fit_sequence_parity():
+    X, y = make_data("multiclass")
+    classes = np.unique(y)
+    ref, est = estimators("multiclass", solver="sgd", learning_rate_init=0.05, **BASE)
+    chunks = np.array_split(np.arange(len(y)), 5)
+    # the first chunk lacks one class: classes= announces it
+    first = chunks[0][y[chunks[0]] != classes[-1]]
+    ref.partial_fit(X[first], y[first], classes=classes)
+    est.partial_fit(X[first], y[first], classes=classes)
+    assert_same_model(ref, est, X)
+    for chunk in chunks[1:] * 2:
+        ref.partial_fit(X[chunk], y[chunk])
+        est.partial_fit(X[chunk], y[chunk])
+        assert_same_model(ref, est, X)
+    assert est.n_iter_ == 1 and est.t_ == ref.t_
+
+
+@pytest.mark.parametrize("task, solver", [("regression_multi", "adam"),
+                                          ("poisson", "sgd"), ("multilabel", "adam")])
+def test_partial_fit_sequence_parity(task, solver):
+    X, y = make_data(task)
+    sw = np.random.RandomState(6).uniform(0.5, 2.0, len(y))
+    ref, est = estimators(task, solver=solver, learning_rate_init=0.01, **BASE)
+    for _ in range(2):
+        for chunk in np.array_split(np.arange(len(y)), 4):
+            kw = {"sample_weight": sw[chunk]}
+            if task == "multilabel" and not hasattr(ref, "classes_"):
+                kw["classes"] = np.arange(y.shape[1])
+            ref.partial_fit(X[chunk], y[chunk], **kw)
+            est.partial_fit(X[chunk], y[chunk], **kw)
+    assert_same_model(ref, est, X)
+
+
+def test_fit_after_partial_fit_starts_over_like_sklearn():
+    X, y = make_data("binary")
+    ref, est = estimators("binary", **BASE)
+    ref.partial_fit(X, y, classes=np.unique(y))
+    est.partial_fit(X, y, classes=np.unique(y))
+    ref.fit(X, y)
+    est.fit(X, y)
+    assert_same_model(ref, est, X)
+
+
+# --------------------------------------------------------------------------
+# L-BFGS
+# --------------------------------------------------------------------------
+
+LBFGS_CASES = {
+    "binary": ("binary", {}),
+    "multiclass": ("multiclass", {"alpha": 0.1}),
+    "multilabel": ("multilabel", {}),
+    "regression": ("regression", {}),
+    "poisson": ("poisson", {"activation": "tanh"}),
+    "poisson-multi": ("poisson_multi", {}),
+    "logistic-no-hidden": ("multiclass", {"hidden_layer_sizes": (),
+                                          "activation": "logistic"}),
+    "max-fun": ("regression", {"max_fun": 7}),
+}
+
+
+@pytest.mark.parametrize("case", list(LBFGS_CASES))
+def test_lbfgs_parity(case):
+    task, params = LBFGS_CASES[case]
+    ref, est, X, _ = fit_both(task, solver="lbfgs", **{**BASE, "max_iter": 25, **params})
+    assert_same_model(ref, est, X, rtol_curve=1e-6, rtol=1e-6)
+    for name in ("loss_curve_", "best_loss_", "validation_scores_"):
+        assert not hasattr(est, name)
+
+
+@pytest.mark.parametrize("task", ["binary", "regression"])
+def test_lbfgs_sample_weight_parity(task):
+    X, y = make_data(task)
+    sw = np.random.RandomState(7).uniform(0.1, 3.0, len(y))
+    ref, est, X, _ = fit_both(task, fit_params={"sample_weight": sw}, data=(X, y),
+                              solver="lbfgs", **{**BASE, "max_iter": 20})
+    assert_same_model(ref, est, X, rtol_curve=1e-6, rtol=1e-6)
+
+
+def test_lbfgs_warm_start_parity():
+    X, y = make_data("multiclass")
+    ref, est = estimators("multiclass", solver="lbfgs", warm_start=True,
+                          **{**BASE, "max_iter": 8})
+    for _ in range(3):
+        ref.fit(X, y)
+        est.fit(X, y)
+        assert_same_model(ref, est, X, rtol_curve=1e-6, rtol=1e-6)
+
+
+# --------------------------------------------------------------------------
+# float32
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs"])
+@pytest.mark.parametrize("task", ["multiclass", "regression"])
+def test_float32_close_to_sklearn_float32(task, solver):
+    X, y = make_data(task)
+    X32 = X.astype(np.float32)
+    ref, est = estimators(task, solver=solver, learning_rate_init=0.01,
+                          **{**BASE, "max_iter": 8})
+    ref.fit(X32, y)
+    est.fit(X32, y)
+    for a in est.coefs_ + est.intercepts_:
+        assert a.dtype == np.float32
+    assert est._params_flat.dtype == np.float32
+    if solver != "lbfgs":
+        assert_allclose(est.loss_curve_, ref.loss_curve_, rtol=1e-3)
+    assert_allclose(est.loss_, ref.loss_, rtol=1e-3)
+    if task == "multiclass":
+        proba = est.predict_proba(X32)
+        assert proba.dtype == np.float32
+        assert_allclose(proba, ref.predict_proba(X32), rtol=1e-3, atol=1e-4)
+        assert (est.predict(X32) == ref.predict(X32)).mean() > 0.97
+    else:
+        pred = est.predict(X32)
+        assert pred.dtype == np.float32
+        assert_allclose(pred, ref.predict(X32), rtol=1e-3, atol=1e-3)
+    # a float32 model predicts in float32, also for float64 input (by design;
+    # scikit-learn's output would be float64 there)
+    out = est.predict_proba(X) if task == "multiclass" else est.predict(X)
+    assert out.dtype == np.float32
+
+
+def test_float32_partial_fit_and_sparse():
+    X, y = make_data("binary")
+    Xs = sp.csr_matrix(X.astype(np.float32))
+    ref, est = estimators("binary", **BASE)
+    for _ in range(3):
+        ref.partial_fit(Xs, y, classes=np.unique(y))
+        est.partial_fit(Xs, y, classes=np.unique(y))
+    assert est.coefs_[0].dtype == np.float32
+    assert_allclose(est.loss_curve_, ref.loss_curve_, rtol=1e-3)
+    assert_allclose(est.predict_proba(Xs), ref.predict_proba(Xs), rtol=1e-3, atol=1e-4)
+
+
+# --------------------------------------------------------------------------
+# Deliberate differences
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n_outputs", [1, 3])
+def test_lbfgs_multi_output_uses_true_gradient(n_outputs):
+    # No hidden layer: a convex ridge problem. The reported loss is
+    # 0.5 / k * mean ||y - XW - b||^2 + 0.5 alpha ||W||^2 / n, whose minimum is
+    # ridge regression with penalty k * alpha on each output. scikit-learn's
+    # gradient is k times too large in its data part (issue 8349) and lands
+    # elsewhere; cymlp, with the true gradient, reaches the minimum.
+    rng = np.random.RandomState(8)
+    X = rng.randn(150, 5)
+    Y = X @ rng.randn(5, n_outputs) + 0.5 * rng.randn(150, n_outputs) + 2.0
+    alpha = 20.0
+    params = dict(hidden_layer_sizes=(), solver="lbfgs", alpha=alpha, max_iter=2000,
+                  tol=1e-12, random_state=0)
+    est = cymlp.MLPRegressor(**params).fit(X, Y)
+    ref = skn.MLPRegressor(**params).fit(X, Y)
+    ridge = Ridge(alpha=n_outputs * alpha).fit(X, Y)
+    coef = est.coefs_[0] if n_outputs > 1 else est.coefs_[0].ravel()
+    assert_allclose(coef, ridge.coef_.T, rtol=1e-5, atol=1e-6)
+    assert_allclose(est.intercepts_[0], np.atleast_1d(ridge.intercept_), rtol=1e-5)
+    # the reported loss is the loss of the returned weights
+    pred = est.predict(X).reshape(150, -1)
+    loss = 0.5 * ((Y.reshape(150, -1) - pred) ** 2).mean() + 0.5 * alpha * (
+        est.coefs_[0] ** 2).sum() / 150
+    assert_allclose(est.loss_, loss, rtol=1e-10)
+    if n_outputs == 1:
+        assert_allclose(est.loss_, ref.loss_, rtol=1e-8)
+    else:
+        assert est.loss_ < ref.loss_ - 1e-6
+
+
+def test_lbfgs_multi_output_hidden_layer_loss_no_worse_than_sklearn():
+    X, Y = make_data("regression_multi")
+    params = dict(hidden_layer_sizes=(5,), solver="lbfgs", alpha=1.0, max_iter=500,
+                  tol=1e-10, random_state=0)
+    est = cymlp.MLPRegressor(**params).fit(X, Y)
+    ref = skn.MLPRegressor(**params).fit(X, Y)
+    assert est.loss_ <= ref.loss_
+
+
+@pytest.mark.parametrize("cls", [cymlp.MLPClassifier, cymlp.MLPRegressor])
+def test_partial_fit_only_for_stochastic_solvers(cls):
+    assert not hasattr(cls(solver="lbfgs"), "partial_fit")
+    with pytest.raises(AttributeError, match="has no attribute 'partial_fit'") as info:
+        cls(solver="lbfgs").partial_fit
+    assert "only available for stochastic optimizers" in str(info.value.__cause__)
+    assert hasattr(cls(solver="sgd"), "partial_fit")
+    assert hasattr(cls(solver="adam"), "partial_fit")
