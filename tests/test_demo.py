@@ -115,8 +115,9 @@ def test_speed_scores(quick_demo):
 
 def test_theory_checks_pass(quick_demo):
     scores = parse_summary(quick_demo[0].stdout)
-    checks = {metric: v for (subject, metric), v in scores.items() if subject == "check"}
-    assert len(checks) == 8
+    checks = {m: v for (subject, m), v in scores.items() if subject == "check"}
+    assert len(checks) >= 8
+    assert checks["relu_does_not_vanish"] == "pass"
     assert all(v == "pass" for v in checks.values()), checks
 
 

@@ -95,6 +95,9 @@ def assert_same_model(ref, est, X, rtol_curve=1e-6, rtol=1e-8):
             assert_allclose(est.best_validation_score_, ref.best_validation_score_,
                             rtol=1e-12)
     assert_allclose(est.loss_, ref.loss_, rtol=rtol_curve)
+    if hasattr(ref, "_optimizer"):  # the schedule's current rate
+        assert_allclose(est._optimizer.learning_rate, ref._optimizer.learning_rate,
+                        rtol=1e-12)
     assert len(est.coefs_) == len(ref.coefs_) == ref.n_layers_ - 1
     for a, b in zip(est.coefs_ + est.intercepts_, ref.coefs_ + ref.intercepts_):
         assert a.shape == b.shape and a.dtype == b.dtype
@@ -180,7 +183,11 @@ STOCHASTIC_CASES = {
 @pytest.mark.parametrize("case", list(STOCHASTIC_CASES))
 def test_stochastic_parity(case):
     task, params = STOCHASTIC_CASES[case]
-    ref, est, X, _ = fit_both(task, **{**BASE, **params})
+    if case == "batch-too-big":
+        with pytest.warns(UserWarning, match="batch_size"):
+            ref, est, X, _ = fit_both(task, **{**BASE, **params})
+    else:
+        ref, est, X, _ = fit_both(task, **{**BASE, **params})
     assert_same_model(ref, est, X)
     assert est.loss_curve_[-1] == est.loss_
 
@@ -189,6 +196,15 @@ def test_convergence_stop_happens_before_max_iter():
     _, params = STOCHASTIC_CASES["converges"]
     _, est, _, _ = fit_both("binary", **{**BASE, **params})
     assert est.n_iter_ < 200
+
+
+@pytest.mark.parametrize("case", ["sgd-adaptive-nesterov", "sgd-adaptive-plain"])
+def test_adaptive_schedule_divides_the_rate(case):
+    task, params = STOCHASTIC_CASES[case]
+    _, est, _, _ = fit_both(task, **{**BASE, **params})
+    # divided by 5 until <= 1e-6, which stops training before max_iter
+    assert est._optimizer.learning_rate <= 1e-6
+    assert est.n_iter_ < params["max_iter"]
 
 
 def test_early_stopping_restores_best_weights():
@@ -404,6 +420,8 @@ def test_lbfgs_multi_output_uses_true_gradient(n_outputs):
     rng = np.random.RandomState(8)
     X = rng.randn(150, 5)
     Y = X @ rng.randn(5, n_outputs) + 0.5 * rng.randn(150, n_outputs) + 2.0
+    if n_outputs == 1:
+        Y = Y.ravel()
     alpha = 20.0
     params = dict(hidden_layer_sizes=(), solver="lbfgs", alpha=alpha, max_iter=2000,
                   tol=1e-12, random_state=0)

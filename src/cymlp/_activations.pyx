@@ -1,18 +1,26 @@
 """Hidden-layer activations, fused with the bias add, and their derivatives.
 
-Conventions: row-major buffers; ``z`` (IN/OUT) holds ``X @ W`` on entry and
-``f(X @ W + b)`` on exit; derivatives are written from the activation's
-*output* ``a = f(z)`` (as scikit-learn does), multiplying ``delta`` (IN/OUT)
-in place.
+Conventions: row-major buffers of shape (n_rows, n_cols); ``z`` (IN/OUT)
+holds ``X @ W`` on entry and ``f(X @ W + b)`` on exit (``bias`` may be NULL).
+Derivatives multiply ``delta`` (IN/OUT) in place by f'. Most are written from
+the activation's *output* ``a = f(z)`` (as scikit-learn does); 'prelu' and
+'gelu' need the input ``z`` (``needs_input``), which the network then keeps.
+
+'leaky_relu' uses ``negative_slope`` (>= 0); 'prelu' uses one slope per
+column, ``slopes[j]``; 'elu' has alpha = 1; 'gelu' is the exact erf form.
 """
 
-from libc.math cimport fabs, fabsf, copysign, copysignf
+from libc.math cimport fabs, fabsf, copysign, copysignf, erf, expm1, exp, sqrt, M_PI
 
 ACTIVATION_CODES = {
     "identity": ACT_IDENTITY,
     "logistic": ACT_LOGISTIC,
     "tanh": ACT_TANH,
     "relu": ACT_RELU,
+    "leaky_relu": ACT_LEAKY_RELU,
+    "prelu": ACT_PRELU,
+    "elu": ACT_ELU,
+    "gelu": ACT_GELU,
 }
 
 
@@ -84,34 +92,73 @@ cdef inline floating fast_tanh(floating x) noexcept nogil:
         return small if ax < 0.0625 else big
 
 
+cdef bint needs_input(int act) noexcept nogil:
+    """True when f' cannot be written from the output a = f(z) alone."""
+    return act == ACT_PRELU or act == ACT_GELU
+
+
+cdef inline double gelu(double x) noexcept nogil:
+    """x Phi(x) = x / 2 (1 + erf(x / sqrt 2))."""
+    return 0.5 * x * (1.0 + erf(x * 0.7071067811865476))
+
+
+cdef inline double gelu_derivative(double x) noexcept nogil:
+    """Phi(x) + x phi(x)."""
+    return (0.5 * (1.0 + erf(x * 0.7071067811865476))
+            + x * exp(-0.5 * x * x) * 0.3989422804014327)
+
+
 cdef void bias_activation(int act, floating* z, const floating* bias,
-                          Py_ssize_t n_rows, Py_ssize_t n_cols) noexcept nogil:
-    """z[i, j] = f(z[i, j] + bias[j]) for every row i."""
+                          Py_ssize_t n_rows, Py_ssize_t n_cols, double negative_slope,
+                          const floating* slopes) noexcept nogil:
+    """z[i, j] = f(z[i, j] + bias[j]) for every row i (no bias if NULL)."""
     cdef Py_ssize_t i, j
     cdef floating v
     cdef floating* row
+    cdef floating slope = <floating> negative_slope
+    cdef bint has_bias = bias != NULL
     for i in range(n_rows):
         row = z + i * n_cols
+        # `b` is loop-invariant in kind, so the compiler unswitches these loops.
         if act == ACT_IDENTITY:
-            for j in range(n_cols):
-                row[j] = row[j] + bias[j]
+            if has_bias:
+                for j in range(n_cols):
+                    row[j] = row[j] + bias[j]
         elif act == ACT_LOGISTIC:
             for j in range(n_cols):
-                row[j] = logistic(row[j] + bias[j])
+                row[j] = logistic(row[j] + (bias[j] if has_bias else 0))
         elif act == ACT_TANH:
             for j in range(n_cols):
-                row[j] = fast_tanh(row[j] + bias[j])
+                row[j] = fast_tanh(row[j] + (bias[j] if has_bias else 0))
         elif act == ACT_RELU:
             for j in range(n_cols):
-                v = row[j] + bias[j]
+                v = row[j] + (bias[j] if has_bias else 0)
                 # `v < 0` keeps NaN as NaN instead of hiding it as 0.
                 row[j] = 0 if v < 0 else v
+        elif act == ACT_LEAKY_RELU:
+            for j in range(n_cols):
+                v = row[j] + (bias[j] if has_bias else 0)
+                row[j] = slope * v if v < 0 else v
+        elif act == ACT_PRELU:
+            for j in range(n_cols):
+                v = row[j] + (bias[j] if has_bias else 0)
+                row[j] = slopes[j] * v if v < 0 else v
+        elif act == ACT_ELU:
+            for j in range(n_cols):
+                v = row[j] + (bias[j] if has_bias else 0)
+                row[j] = <floating> expm1(v) if v < 0 else v
+        elif act == ACT_GELU:
+            for j in range(n_cols):
+                row[j] = <floating> gelu(row[j] + (bias[j] if has_bias else 0))
 
 
-cdef void activation_derivative(int act, const floating* a, floating* delta,
-                                Py_ssize_t size) noexcept nogil:
-    """delta *= f'(z), with f'(z) written from the output a = f(z)."""
-    cdef Py_ssize_t i
+cdef void activation_derivative(int act, const floating* a, const floating* z,
+                                floating* delta, Py_ssize_t n_rows, Py_ssize_t n_cols,
+                                double negative_slope,
+                                const floating* slopes) noexcept nogil:
+    """delta *= f'(z); a = f(z) is the output, z the input (needs_input only)."""
+    cdef Py_ssize_t i, j, size = n_rows * n_cols
+    cdef floating slope = <floating> negative_slope
     if act == ACT_LOGISTIC:
         # f' = a (1 - a)
         for i in range(size):
@@ -124,26 +171,56 @@ cdef void activation_derivative(int act, const floating* a, floating* delta,
         # f' = 1 where a > 0, else 0 (a == 0 marks the clipped half)
         for i in range(size):
             delta[i] = 0 if a[i] == 0 else delta[i]
+    elif act == ACT_LEAKY_RELU:
+        # f' = 1 where a > 0, else the slope (slope >= 0 keeps the sign of z)
+        for i in range(size):
+            delta[i] = delta[i] if a[i] > 0 else slope * delta[i]
+    elif act == ACT_ELU:
+        # f' = 1 where a > 0, else exp(z) = a + 1
+        for i in range(size):
+            delta[i] = delta[i] if a[i] > 0 else delta[i] * (a[i] + 1)
+    elif act == ACT_PRELU:
+        # f' = 1 where z > 0, else the column's slope
+        for i in range(n_rows):
+            for j in range(n_cols):
+                if z[i * n_cols + j] < 0:
+                    delta[i * n_cols + j] = delta[i * n_cols + j] * slopes[j]
+    elif act == ACT_GELU:
+        for i in range(size):
+            delta[i] = <floating> (delta[i] * gelu_derivative(z[i]))
     # identity: f' = 1, nothing to do
 
 
-def activate(str name, floating[:, ::1] z, const floating[::1] bias):
+def activate(str name, floating[:, ::1] z, const floating[::1] bias,
+             double negative_slope=0.01, slopes=None):
     """Test entry point: z = f(z + bias) in place for the named activation."""
     if z.shape[1] != bias.shape[0]:
         raise ValueError("activate: bias length does not match z's columns")
     cdef int act = ACTIVATION_CODES[name]
+    cdef const floating[::1] s = bias if slopes is None else slopes
+    if s.shape[0] != z.shape[1]:
+        raise ValueError("activate: slopes length does not match z's columns")
     if z.shape[0] == 0:
         return
     with nogil:
-        bias_activation(act, &z[0, 0], &bias[0], z.shape[0], z.shape[1])
+        bias_activation(act, &z[0, 0], &bias[0], z.shape[0], z.shape[1],
+                        negative_slope, &s[0])
 
 
-def derivative(str name, const floating[:, ::1] a, floating[:, ::1] delta):
-    """Test entry point: delta *= f'(z) in place, given a = f(z)."""
+def derivative(str name, const floating[:, ::1] a, floating[:, ::1] delta, z=None,
+               double negative_slope=0.01, slopes=None):
+    """Test entry point: delta *= f'(z) in place, given a = f(z) (and z itself)."""
     if a.shape[0] != delta.shape[0] or a.shape[1] != delta.shape[1]:
         raise ValueError("derivative: a and delta differ in shape")
     cdef int act = ACTIVATION_CODES[name]
+    cdef const floating[:, ::1] zz = a if z is None else z
+    cdef const floating[::1] s = a[0] if slopes is None else slopes
+    if zz.shape[0] != a.shape[0] or zz.shape[1] != a.shape[1]:
+        raise ValueError("derivative: z and a differ in shape")
+    if needs_input(act) and z is None:
+        raise ValueError(f"derivative: '{name}' needs its input z")
     if a.shape[0] == 0:
         return
     with nogil:
-        activation_derivative(act, &a[0, 0], &delta[0, 0], a.shape[0] * a.shape[1])
+        activation_derivative(act, &a[0, 0], &zz[0, 0], &delta[0, 0], a.shape[0],
+                              a.shape[1], negative_slope, &s[0])

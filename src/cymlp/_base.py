@@ -27,7 +27,13 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from . import _network
 from ._optim import make_optimizer
-from ._params import PARAMETER_CONSTRAINTS, hidden_layer_list, init_bound
+from ._params import (
+    PARAMETER_CONSTRAINTS,
+    dropout_list,
+    hidden_activation_list,
+    hidden_layer_list,
+    initial_weights,
+)
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
 _HEADS = {"identity": "squared_error", "logistic": "binary_log_loss",
@@ -63,6 +69,7 @@ class BaseMLP(BaseEstimator, ABC):
         learning_rate_init, power_t, max_iter, loss, shuffle, random_state, tol,
         verbose, warm_start, momentum, nesterovs_momentum, early_stopping,
         validation_fraction, beta_1, beta_2, epsilon, n_iter_no_change, max_fun,
+        negative_slope, dropout, batch_norm, weight_init,
     ):
         self.activation = activation
         self.solver = solver
@@ -88,29 +95,49 @@ class BaseMLP(BaseEstimator, ABC):
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
+        self.negative_slope = negative_slope
+        self.dropout = dropout
+        self.batch_norm = batch_norm
+        self.weight_init = weight_init
 
     # ------------------------------------------------------------------
     # The network: layout and the flat parameter buffer
     # ------------------------------------------------------------------
 
-    def _hidden_activations(self):
-        """Activation name of each hidden layer."""
-        return [self.activation] * (self.n_layers_ - 2)
+    def _network_config(self, n_hidden):
+        """Per-hidden-layer settings from the constructor parameters, validated."""
+        return {
+            "activations": hidden_activation_list(self.activation, n_hidden),
+            "dropout": dropout_list(self.dropout, n_hidden),
+            "batch_norm": [bool(self.batch_norm)] * n_hidden,
+            "negative_slope": float(self.negative_slope),
+        }
 
     def _layout(self):
         """The kernels' Layout of the fitted network (cached, not pickled)."""
         layout = self.__dict__.get("_layout_cache")
         if layout is None:
+            config = self._config
             layout = _network.Layout(
-                self._units, self._hidden_activations(), _HEADS[self.out_activation_]
+                self._units, config["activations"], _HEADS[self.out_activation_],
+                config["negative_slope"], config["dropout"], config["batch_norm"],
             )
             self._layout_cache = layout
         return layout
 
-    def _bind_params(self, params):
-        """Make ``params`` the flat buffer; coefs_ and intercepts_ become its views."""
+    def _bind_params(self, params, running):
+        """Make ``params`` the flat buffer; the fitted arrays become its views."""
+        layout = self._layout()
         self._params_flat = params
-        self.coefs_, self.intercepts_ = self._layout().views(params)
+        self._running_flat = running
+        self.coefs_, self.intercepts_ = layout.views(params)
+        slopes, scales, shifts = layout.extra_views(params)
+        means, variances = layout.running_views(running)
+        self.prelu_slopes_ = slopes
+        self.batch_norm_scale_ = scales
+        self.batch_norm_shift_ = shifts
+        self.batch_norm_running_mean_ = means
+        self.batch_norm_running_var_ = variances
 
     def _current_params(self):
         """The flat buffer, repacked first if coefs_/intercepts_ were replaced."""
@@ -118,18 +145,19 @@ class BaseMLP(BaseEstimator, ABC):
         arrays = list(self.coefs_) + list(self.intercepts_)
         if all(a.base is flat for a in arrays):
             return flat
-        self._layout_cache = None
-        dtype = self.coefs_[0].dtype
-        packed = np.concatenate([np.asarray(a, dtype=dtype).ravel() for a in arrays])
-        self._bind_params(packed)
+        packed = flat.copy()
+        coefs, intercepts = self._layout().views(packed)
+        for target, source in zip(coefs + intercepts, arrays):
+            target[...] = source
+        self._bind_params(packed, self._running_flat)
         return packed
 
     def __getstate__(self):
         state = dict(super().__getstate__())
         if "_params_flat" in state:
             state["_params_flat"] = self._current_params()
-            state.pop("coefs_", None)
-            state.pop("intercepts_", None)
+            for name in _VIEW_ATTRIBUTES:
+                state.pop(name, None)
         state.pop("_layout_cache", None)
         return state
 
@@ -137,7 +165,7 @@ class BaseMLP(BaseEstimator, ABC):
         super().__setstate__(state)
         if "_params_flat" in self.__dict__:
             self._layout_cache = None
-            self._bind_params(self._params_flat)
+            self._bind_params(self._params_flat, self._running_flat)
 
     # ------------------------------------------------------------------
     # Forward passes for prediction
@@ -154,7 +182,8 @@ class BaseMLP(BaseEstimator, ABC):
         if params is None:
             params = self._current_params()
         return _network.predict(
-            self._layout(), params, kernel_input(X, params.dtype), X.shape[0]
+            self._layout(), params, kernel_input(X, params.dtype), X.shape[0],
+            self._running_flat,
         )
 
     def hidden_activations(self, X):
@@ -174,7 +203,8 @@ class BaseMLP(BaseEstimator, ABC):
         X = self._validate_X_predict(X)
         params = self._current_params()
         layers = _network.forward_all(
-            self._layout(), params, kernel_input(X, params.dtype), X.shape[0]
+            self._layout(), params, kernel_input(X, params.dtype), X.shape[0],
+            self._running_flat,
         )
         return layers[:-1]
 
@@ -196,9 +226,17 @@ class BaseMLP(BaseEstimator, ABC):
         first_pass = not hasattr(self, "coefs_") or (
             not self.warm_start and not incremental
         )
-        X, y = self._validate_input(X, y, incremental, reset=first_pass)
-        if sample_weight is not None:
+        config = self._network_config(len(hidden_layer_sizes))
+        if self.solver == "lbfgs" and any(config["dropout"]):
+            raise ValueError(
+                "dropout needs a stochastic solver ('sgd' or 'adam'); "
+                f"got dropout={self.dropout!r} with solver='lbfgs'."
+            )
+        X, y, class_weights = self._validate_input(X, y, incremental, reset=first_pass)
+        if sample_weight is not None or class_weights is not None:
             sample_weight = _check_sample_weight(sample_weight, X)
+            if class_weights is not None:
+                sample_weight = sample_weight * class_weights
         if y.ndim == 1:
             y = y.reshape((-1, 1))
         n_samples, n_features = X.shape
@@ -207,10 +245,10 @@ class BaseMLP(BaseEstimator, ABC):
 
         self._random_state = check_random_state(self.random_state)
         if first_pass:
-            self._initialize(y, units, X.dtype)
+            self._initialize(y, units, X.dtype, config)
         else:
-            self._check_resumable(units)
-            self._bind_params(self._current_params().copy())
+            self._check_resumable(units, config)
+            self._bind_params(self._current_params().copy(), self._running_flat.copy())
         dtype = self._params_flat.dtype
         if X.dtype != dtype:
             X = X.astype(dtype)
@@ -226,13 +264,14 @@ class BaseMLP(BaseEstimator, ABC):
             raise ValueError(_NON_FINITE)
         return self
 
-    def _initialize(self, y, units, dtype):
+    def _initialize(self, y, units, dtype, config):
         """Fresh network: output activation, weights drawn as scikit-learn draws them."""
         self.n_iter_ = 0
         self.t_ = 0
         self.n_outputs_ = y.shape[1]
         self.n_layers_ = len(units)
         self._units = list(units)
+        self._config = config
         if not is_classifier(self):
             self.out_activation_ = "exp" if self.loss == "poisson" else "identity"
         elif self._label_binarizer.y_type_ == "multiclass":
@@ -240,13 +279,18 @@ class BaseMLP(BaseEstimator, ABC):
         else:
             self.out_activation_ = "logistic"
         self._layout_cache = None
-        coefs, intercepts = [], []
-        for fan_in, fan_out in zip(units[:-1], units[1:]):
-            bound = init_bound(self.activation, fan_in, fan_out)
-            coefs.append(self._random_state.uniform(-bound, bound, (fan_in, fan_out)))
-            intercepts.append(self._random_state.uniform(-bound, bound, fan_out))
-        params = np.concatenate([a.ravel() for a in coefs + intercepts]).astype(dtype)
-        self._bind_params(params)
+        layout = self._layout()
+        coefs, intercepts = initial_weights(
+            self._random_state, self.weight_init, config["activations"], units,
+            self.activation,
+        )
+        params = np.empty(layout.n_params, dtype=dtype)
+        running = np.empty(layout.n_running, dtype=dtype)
+        views = layout.views(params)
+        for target, source in zip(views[0] + views[1], coefs + intercepts):
+            target[...] = source
+        layout.init_extras(params, running)
+        self._bind_params(params, running)
         self._best_params = params.copy()
         self.gradient_norms_ = np.empty((0, self.n_layers_ - 1))
         if self.solver in _STOCHASTIC_SOLVERS:
@@ -261,7 +305,7 @@ class BaseMLP(BaseEstimator, ABC):
                 self.validation_scores_ = None
                 self.best_validation_score_ = None
 
-    def _check_resumable(self, units):
+    def _check_resumable(self, units, config):
         """warm_start and partial_fit need the network they resume to fit the data."""
         if list(units) != list(self._units):
             raise ValueError(
@@ -269,6 +313,15 @@ class BaseMLP(BaseEstimator, ABC):
                 f"{self._units}, but hidden_layer_sizes and the data give {units}. "
                 "Set warm_start=False (or call fit) to train a new network."
             )
+        for key in ("activations", "batch_norm"):
+            if config[key] != self._config[key]:
+                raise ValueError(
+                    f"Cannot resume training: the fitted network has {key} "
+                    f"{self._config[key]}, the parameters now give {config[key]}."
+                )
+        if config != self._config:
+            self._config = config  # dropout or negative_slope changed
+            self._layout_cache = None
         # Curves and counters that this fit extends: copies, so a failed fit
         # leaves the previous ones untouched.
         for name in ("loss_curve_", "validation_scores_"):
@@ -335,6 +388,7 @@ class BaseMLP(BaseEstimator, ABC):
         Xk, Yk, swk = self._kernel_data(X_train, y_train, sample_weight_train)
         dense = not isinstance(Xk, tuple)
         workspace = _network.Workspace(layout, batch_size, dtype, dense and self.shuffle)
+        running = self._running_flat
         grads = np.empty_like(params)
         sample_idx = np.arange(n_samples, dtype=np.intp)
         norm_sums = np.zeros(self.n_layers_ - 1)
@@ -347,10 +401,12 @@ class BaseMLP(BaseEstimator, ABC):
                 if self.shuffle:
                     # sklearn.utils.shuffle(sample_idx) draws exactly this
                     self._random_state.shuffle(sample_idx)
+                if layout.has_dropout:
+                    workspace.seed(self._random_state.randint(np.iinfo(np.int64).max))
                 solver, lr, state1, state2 = optimizer.kernel_args()
                 norm_sums[:] = 0.0
                 loss_sum, n_batches = _network.run_epoch(
-                    layout, workspace, params, grads, state1, state2, Xk, Yk, swk,
+                    layout, workspace, params, grads, state1, state2, running, Xk, Yk, swk,
                     sample_idx if self.shuffle else None, batch_size, solver, lr,
                     self.momentum, self.nesterovs_momentum, self.beta_1, self.beta_2,
                     self.epsilon, optimizer.t, alpha, norm_sums,
@@ -446,18 +502,20 @@ class BaseMLP(BaseEstimator, ABC):
         if self.out_activation_ == "identity" and self.n_outputs_ > 1:
             delta_scale = 1.0 / self.n_outputs_
 
+        running = self._running_flat
+
         if params.dtype == np.float64:
-            def loss_grad(x):
+            def loss_grad(x, running_momentum=0.0):
                 loss = _network.loss_and_gradient(
                     layout, workspace, x, grads, Xk, Yk, swk, alpha, delta_scale,
-                    norms_now)
+                    norms_now, running, running_momentum)
                 return loss, grads
         else:
-            def loss_grad(x):
+            def loss_grad(x, running_momentum=0.0):
                 params[:] = x
                 loss = _network.loss_and_gradient(
                     layout, workspace, params, grads, Xk, Yk, swk, alpha, delta_scale,
-                    norms_now)
+                    norms_now, running, running_momentum)
                 return loss, grads.astype(np.float64)
 
         last_x = [params.astype(np.float64)]
@@ -488,6 +546,9 @@ class BaseMLP(BaseEstimator, ABC):
             params[:] = opt_res.x
         finally:
             self._append_gradient_norms(norms)
+        if running.size:
+            # Batch norm's statistics at the solution, over the whole batch
+            loss_grad(params.astype(np.float64), running_momentum=1.0)
 
     def fit(self, X, y, sample_weight=None):
         """Fit the model to data matrix X and target(s) y.
@@ -530,6 +591,12 @@ class BaseMLP(BaseEstimator, ABC):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+_VIEW_ATTRIBUTES = (
+    "coefs_", "intercepts_", "prelu_slopes_", "batch_norm_scale_", "batch_norm_shift_",
+    "batch_norm_running_mean_", "batch_norm_running_var_",
+)
 
 
 def _copy_optimizer(optimizer):

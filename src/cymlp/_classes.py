@@ -5,6 +5,7 @@ from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
@@ -31,6 +32,11 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     ----------"""
         + PARAMETERS_DOC
         + """
+    class_weight : dict, 'balanced' or None, default=None
+        Weights of the classes, ``{label: weight}``, multiplying
+        ``sample_weight``; 'balanced' uses n_samples / (n_classes *
+        np.bincount(y)). Not in scikit-learn's MLP.
+
     Attributes
     ----------
     classes_ : ndarray or list of ndarray of shape (n_classes,)
@@ -53,6 +59,11 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     (3,)
     """
     )
+
+    _parameter_constraints: dict = {
+        **BaseMLP._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
 
     def __init__(
         self,
@@ -80,7 +91,13 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         epsilon=1e-8,
         n_iter_no_change=10,
         max_fun=15000,
+        negative_slope=0.01,
+        dropout=0.0,
+        batch_norm=False,
+        weight_init="auto",
+        class_weight=None,
     ):
+        self.class_weight = class_weight
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
             activation=activation,
@@ -106,6 +123,10 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             epsilon=epsilon,
             n_iter_no_change=n_iter_no_change,
             max_fun=max_fun,
+            negative_slope=negative_slope,
+            dropout=dropout,
+            batch_norm=batch_norm,
+            weight_init=weight_init,
         )
 
     def _validate_input(self, X, y, incremental, reset):
@@ -138,8 +159,17 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                     "`y` has classes not in `self.classes_`. "
                     f"`self.classes_` has {self.classes_}. 'y' has {classes}."
                 )
+        class_weights = None
+        if self.class_weight is not None:
+            if incremental and self.class_weight == "balanced":
+                raise ValueError(
+                    "class_weight 'balanced' is not supported for partial_fit: the "
+                    "class frequencies of one batch are not those of the data. "
+                    "Pass a dict of class weights instead."
+                )
+            class_weights = compute_sample_weight(self.class_weight, y)
         y = self._label_binarizer.transform(y).astype(bool)
-        return X, y
+        return X, y, class_weights
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -326,6 +356,10 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         epsilon=1e-8,
         n_iter_no_change=10,
         max_fun=15000,
+        negative_slope=0.01,
+        dropout=0.0,
+        batch_norm=False,
+        weight_init="auto",
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -352,6 +386,10 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             epsilon=epsilon,
             n_iter_no_change=n_iter_no_change,
             max_fun=max_fun,
+            negative_slope=negative_slope,
+            dropout=dropout,
+            batch_norm=batch_norm,
+            weight_init=weight_init,
         )
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -405,7 +443,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
                 "Some value(s) of y are negative which is not allowed for "
                 "Poisson regression (loss='poisson')."
             )
-        return X, y
+        return X, y, None
 
     @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)

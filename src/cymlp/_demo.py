@@ -118,6 +118,11 @@ def prepare_out_dir(out_dir):
         below a regular file, or a read-only directory).
     """
     out_dir = os.fspath(out_dir)
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise DemoError(
+            f"cannot write figures to output directory {out_dir!r}: "
+            "it exists and is not a directory"
+        )
     try:
         os.makedirs(out_dir, exist_ok=True)
         with tempfile.TemporaryFile(dir=out_dir):
@@ -634,7 +639,9 @@ def theory_checks(scores):
     for name in ("square", "inverse", "sine"):
         checks[f"{name}_r2_99"] = scores[name]["r2"] >= 0.99
     checks["logistic_vanishes"] = scores["logistic"]["grad_ratio"] >= 10
-    checks["relu_does_not_vanish"] = scores["relu"]["grad_ratio"] < 10
+    for name in ("relu", "leaky_relu"):
+        if name in scores:
+            checks[f"{name}_does_not_vanish"] = scores[name]["grad_ratio"] < 10
     return checks
 
 
@@ -686,8 +693,8 @@ def run(out_dir=DEFAULT_OUT, quick=False, progress=True):
     from sklearn.exceptions import ConvergenceWarning
     from threadpoolctl import threadpool_limits
 
-    out_dir = prepare_out_dir(out_dir)
     _matplotlib()
+    out_dir = prepare_out_dir(out_dir)
     scores, figures, seconds = {}, [], {}
     with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -739,7 +746,7 @@ def format_summary(summary, quick=False):
     """
     mode = "quick" if quick else "full"
     total = sum(summary["seconds"].values())
-    lines = [f"# cymlp demo summary ({mode} run, {total:.1f} s)"]
+    lines = [f"# cymlp demo summary ({mode} run, experiments took {total:.1f} s)"]
     for subject, metrics in summary["scores"].items():
         for metric, value in metrics.items():
             lines.append(f"{subject} {metric} {_format_value(value)}")

@@ -51,9 +51,9 @@ cdef void output_activation(int head, floating* z, const floating* bias,
     cdef floating* row
     cdef floating top, total
     if head == HEAD_SQUARED_ERROR:
-        bias_activation(ACT_IDENTITY, z, bias, n_rows, n_cols)
+        bias_activation(ACT_IDENTITY, z, bias, n_rows, n_cols, 0.0, <const floating*> NULL)
     elif head == HEAD_BINARY_LOG:
-        bias_activation(ACT_LOGISTIC, z, bias, n_rows, n_cols)
+        bias_activation(ACT_LOGISTIC, z, bias, n_rows, n_cols, 0.0, <const floating*> NULL)
     elif head == HEAD_POISSON:
         for i in range(n_rows * n_cols):
             if floating is float:

@@ -3,13 +3,22 @@
 All weights and biases live in ONE flat buffer ``params`` laid out as
 scikit-learn's ``_pack`` lays them out: every layer's weight matrix
 (row-major, shape (fan_in, fan_out)) in order, then every layer's bias.
-Gradients use the same layout, so optimizers and L-BFGS see plain vectors.
+The learnable extras follow: PReLU slopes, then batch-norm scales, then
+batch-norm shifts (layer by layer). Gradients use the same layout, so
+optimizers and L-BFGS see plain vectors. Batch-norm running means and
+variances live in a separate buffer ``running`` (per layer: means, then
+variances).
+
+A hidden layer h computes, in training,
+    z = in @ W + b -> [batch norm: zhat = (z - mean) / sqrt(var + eps),
+    y = gamma zhat + beta] -> a = f(y) -> [dropout: a * keep]
+and at prediction the same with running statistics and no dropout.
+Dropout masks come from a splitmix64 stream seeded by the estimator.
 
 Workspaces (``Workspace``) are allocated once per fit for a capacity of
-rows (the batch size, or every sample for L-BFGS): layer l's activations
-and deltas start at ``capacity * cum[l]``, where ``cum[l]`` is the number of
-units in the layers before l, not counting the input. Nothing is allocated
-inside ``run_epoch``.
+rows (the batch size, or every sample for L-BFGS): layer l's buffers start
+at ``capacity * cum[l]``, where ``cum[l]`` is the number of units in the
+layers before l, input excluded. Nothing is allocated inside ``run_epoch``.
 
 Input X is either a C-contiguous dense array or CSR arrays
 ``(data, indices, indptr)``; only the first layer reads it.
@@ -21,10 +30,12 @@ from cython cimport floating
 from libc.stdlib cimport malloc, calloc, free
 from libc.string cimport memcpy, memset
 from libc.math cimport sqrt, pow
+from libc.stdint cimport uint64_t
 from cpython.exc cimport PyErr_CheckSignals
 
 from ._blas cimport gemm
-from ._activations cimport bias_activation, activation_derivative
+from ._activations cimport (bias_activation, activation_derivative, needs_input,
+                           ACT_PRELU)
 from ._activations import ACTIVATION_CODES
 from ._losses cimport output_activation, loss_and_delta
 from ._losses import HEAD_CODES
@@ -38,6 +49,8 @@ SOLVER_CODES = {"sgd": SOLVER_SGD, "adam": SOLVER_ADAM}
 
 # Rows per chunk when predicting: bounds the scratch memory of predict.
 cdef Py_ssize_t PREDICT_CHUNK = 1024
+# Batch normalization's variance floor.
+cdef double BN_EPS = 1e-5
 
 
 cdef struct LayoutC:
@@ -47,17 +60,32 @@ cdef struct LayoutC:
     Py_ssize_t* coef_off     # [n_layers - 1] start of W_l in params
     Py_ssize_t* bias_off     # [n_layers - 1] start of b_l in params
     int* act                 # [n_layers] activation code of hidden layer l
+    double* drop             # [n_layers] dropout rate of hidden layer l
+    Py_ssize_t* slope_off    # [n_layers] PReLU slopes in params, or -1
+    Py_ssize_t* gamma_off    # [n_layers] batch-norm scale in params, or -1
+    Py_ssize_t* beta_off     # [n_layers] batch-norm shift in params, or -1
+    Py_ssize_t* run_off      # [n_layers] running means in `running`, or -1
     int head                 # output activation + loss, see _losses
     Py_ssize_t width         # sum of units[1:]
+    double negative_slope    # of 'leaky_relu'
+    bint any_input           # some hidden f' needs its input y
+    bint any_dropout
+    bint any_batch_norm
 
 
 cdef struct WorkC:
-    void* acts               # [capacity * width] layer outputs
-    void* deltas             # [capacity * width] loss gradients w.r.t. pre-activations
+    void* acts               # [capacity * width] layer outputs a = f(y)
+    void* deltas             # [capacity * width] loss gradients w.r.t. z
+    void* inputs             # [capacity * width] activation inputs y, or NULL
+    void* normed             # [capacity * width] batch-normalized zhat, or NULL
+    void* keep               # [capacity * width] dropout multipliers, or NULL
+    void* dropped            # [capacity * width] a * keep, or NULL
+    void* stats              # [2 * width] batch mean and 1 / std, or NULL
     void* xbuf               # [capacity * n_features] gathered dense rows, or NULL
     void* ybuf               # [capacity * n_outputs] gathered targets
     void* swbuf              # [capacity] gathered sample weights
     Py_ssize_t capacity
+    uint64_t rng             # splitmix64 state for dropout masks
 
 
 cdef struct Source:
@@ -70,7 +98,7 @@ cdef struct Source:
 
 
 cdef class Layout:
-    """Shape of one network: units per layer, activations, output head, offsets.
+    """Shape of one network: units, activations, extras, output head, offsets.
 
     Immutable after construction, so fitted estimators can share it between
     threads.
@@ -78,29 +106,47 @@ cdef class Layout:
     cdef LayoutC c
     cdef readonly Py_ssize_t n_params
     cdef readonly Py_ssize_t n_coef
+    cdef readonly Py_ssize_t n_running
 
-    def __cinit__(self, units, activations, str head):
+    def __cinit__(self, units, activations, str head, double negative_slope=0.01,
+                  dropout=None, batch_norm=None):
         units = [int(u) for u in units]
         cdef Py_ssize_t L = len(units), l
         if L < 2:
             raise ValueError("a network needs an input and an output layer")
-        if len(activations) != L - 2:
-            raise ValueError(
-                f"{len(activations)} activations given for {L - 2} hidden layers")
+        n_hidden = L - 2
+        dropout = [0.0] * n_hidden if dropout is None else list(dropout)
+        batch_norm = [False] * n_hidden if batch_norm is None else list(batch_norm)
+        if (len(activations) != n_hidden or len(dropout) != n_hidden
+                or len(batch_norm) != n_hidden):
+            raise ValueError("activations, dropout and batch_norm need one entry "
+                             f"for each of the {n_hidden} hidden layers")
         self.c.n_layers = L
         self.c.units = <Py_ssize_t*> calloc(L, sizeof(Py_ssize_t))
         self.c.cum = <Py_ssize_t*> calloc(L, sizeof(Py_ssize_t))
         self.c.coef_off = <Py_ssize_t*> calloc(L, sizeof(Py_ssize_t))
         self.c.bias_off = <Py_ssize_t*> calloc(L, sizeof(Py_ssize_t))
         self.c.act = <int*> calloc(L, sizeof(int))
+        self.c.drop = <double*> calloc(L, sizeof(double))
+        self.c.slope_off = <Py_ssize_t*> calloc(L, sizeof(Py_ssize_t))
+        self.c.gamma_off = <Py_ssize_t*> calloc(L, sizeof(Py_ssize_t))
+        self.c.beta_off = <Py_ssize_t*> calloc(L, sizeof(Py_ssize_t))
+        self.c.run_off = <Py_ssize_t*> calloc(L, sizeof(Py_ssize_t))
         if (self.c.units == NULL or self.c.cum == NULL or self.c.coef_off == NULL
-                or self.c.bias_off == NULL or self.c.act == NULL):
+                or self.c.bias_off == NULL or self.c.act == NULL or self.c.drop == NULL
+                or self.c.slope_off == NULL or self.c.gamma_off == NULL
+                or self.c.beta_off == NULL or self.c.run_off == NULL):
             raise MemoryError()
         self.c.head = HEAD_CODES[head]
+        self.c.negative_slope = negative_slope
         cdef Py_ssize_t offset = 0, total = 0
         for l in range(L):
             self.c.units[l] = units[l]
             self.c.cum[l] = total
+            self.c.slope_off[l] = -1
+            self.c.gamma_off[l] = -1
+            self.c.beta_off[l] = -1
+            self.c.run_off[l] = -1
             if l > 0:
                 total += units[l]
         self.c.width = total
@@ -111,9 +157,32 @@ cdef class Layout:
         for l in range(L - 1):
             self.c.bias_off[l] = offset
             offset += units[l + 1]
-        self.n_params = offset
         for l in range(1, L - 1):
             self.c.act[l] = ACTIVATION_CODES[activations[l - 1]]
+            self.c.drop[l] = float(dropout[l - 1])
+            if not 0.0 <= self.c.drop[l] < 1.0:
+                raise ValueError("dropout rates must be in [0, 1)")
+            self.c.any_input = self.c.any_input or needs_input(self.c.act[l])
+            self.c.any_dropout = self.c.any_dropout or self.c.drop[l] > 0
+            if self.c.act[l] == ACT_PRELU:
+                self.c.slope_off[l] = offset
+                offset += units[l]
+        for l in range(1, L - 1):
+            if batch_norm[l - 1]:
+                self.c.any_batch_norm = True
+                self.c.gamma_off[l] = offset
+                offset += units[l]
+        for l in range(1, L - 1):
+            if batch_norm[l - 1]:
+                self.c.beta_off[l] = offset
+                offset += units[l]
+        self.n_params = offset
+        total = 0
+        for l in range(1, L - 1):
+            if batch_norm[l - 1]:
+                self.c.run_off[l] = total
+                total += 2 * units[l]
+        self.n_running = total
 
     def __dealloc__(self):
         free(self.c.units)
@@ -121,6 +190,15 @@ cdef class Layout:
         free(self.c.coef_off)
         free(self.c.bias_off)
         free(self.c.act)
+        free(self.c.drop)
+        free(self.c.slope_off)
+        free(self.c.gamma_off)
+        free(self.c.beta_off)
+        free(self.c.run_off)
+
+    @property
+    def has_dropout(self):
+        return bool(self.c.any_dropout)
 
     def views(self, params):
         """(coefs, intercepts): lists of views of the flat buffer ``params``."""
@@ -134,6 +212,41 @@ cdef class Layout:
             intercepts.append(params[start:start + self.c.units[l + 1]])
         return coefs, intercepts
 
+    def extra_views(self, params):
+        """(prelu_slopes, bn_scale, bn_shift): per hidden layer, a view or None."""
+        cdef Py_ssize_t l
+        slopes, gammas, betas = [], [], []
+        for l in range(1, self.c.n_layers - 1):
+            n = self.c.units[l]
+            for start, out in ((self.c.slope_off[l], slopes), (self.c.gamma_off[l], gammas),
+                               (self.c.beta_off[l], betas)):
+                out.append(None if start < 0 else params[start:start + n])
+        return slopes, gammas, betas
+
+    def running_views(self, running):
+        """(running_means, running_vars): per hidden layer, a view or None."""
+        cdef Py_ssize_t l
+        means, variances = [], []
+        for l in range(1, self.c.n_layers - 1):
+            start = self.c.run_off[l]
+            n = self.c.units[l]
+            means.append(None if start < 0 else running[start:start + n])
+            variances.append(None if start < 0 else running[start + n:start + 2 * n])
+        return means, variances
+
+    def init_extras(self, params, running):
+        """PReLU slopes 0.25, batch-norm scale 1 and shift 0, running var 1."""
+        slopes, gammas, betas = self.extra_views(params)
+        for values, fill in ((slopes, 0.25), (gammas, 1.0), (betas, 0.0)):
+            for v in values:
+                if v is not None:
+                    v[:] = fill
+        means, variances = self.running_views(running)
+        for m, v in zip(means, variances):
+            if m is not None:
+                m[:] = 0.0
+                v[:] = 1.0
+
 
 cdef class Workspace:
     """Scratch buffers of one fit: activations, deltas and gathered batch rows."""
@@ -144,28 +257,62 @@ cdef class Workspace:
         self.itemsize = np.dtype(dtype).itemsize
         cdef Py_ssize_t rows = max(capacity, 1)
         cdef Py_ssize_t n_out = layout.c.units[layout.c.n_layers - 1]
+        cdef Py_ssize_t block = rows * layout.c.width * self.itemsize
+        memset(&self.c, 0, sizeof(WorkC))
         self.c.capacity = capacity
-        self.c.acts = malloc(rows * layout.c.width * self.itemsize)
-        self.c.deltas = malloc(rows * layout.c.width * self.itemsize)
+        self.c.acts = malloc(block)
+        self.c.deltas = malloc(block)
         self.c.ybuf = malloc(rows * n_out * self.itemsize)
         self.c.swbuf = malloc(rows * self.itemsize)
-        self.c.xbuf = NULL
+        ok = (self.c.acts != NULL and self.c.deltas != NULL and self.c.ybuf != NULL
+              and self.c.swbuf != NULL)
         if gather_x:
             self.c.xbuf = malloc(rows * layout.c.units[0] * self.itemsize)
-        if (self.c.acts == NULL or self.c.deltas == NULL or self.c.ybuf == NULL
-                or self.c.swbuf == NULL or (gather_x and self.c.xbuf == NULL)):
+            ok = ok and self.c.xbuf != NULL
+        if layout.c.any_input:
+            self.c.inputs = malloc(block)
+            ok = ok and self.c.inputs != NULL
+        if layout.c.any_batch_norm:
+            self.c.normed = malloc(block)
+            self.c.stats = malloc(2 * layout.c.width * self.itemsize)
+            ok = ok and self.c.normed != NULL and self.c.stats != NULL
+        if layout.c.any_dropout:
+            self.c.keep = malloc(block)
+            self.c.dropped = malloc(block)
+            ok = ok and self.c.keep != NULL and self.c.dropped != NULL
+        if not ok:
             raise MemoryError("cannot allocate the training workspace")
 
     @property
     def capacity(self):
         return self.c.capacity
 
+    def seed(self, seed):
+        """Seed the dropout mask stream."""
+        self.c.rng = <uint64_t> (int(seed) & 0xFFFFFFFFFFFFFFFF)
+
     def __dealloc__(self):
         free(self.c.acts)
         free(self.c.deltas)
+        free(self.c.inputs)
+        free(self.c.normed)
+        free(self.c.keep)
+        free(self.c.dropped)
+        free(self.c.stats)
         free(self.c.xbuf)
         free(self.c.ybuf)
         free(self.c.swbuf)
+
+
+cdef inline double uniform01(uint64_t* state) noexcept nogil:
+    """Next splitmix64 draw as a double in [0, 1)."""
+    cdef uint64_t z
+    state[0] += <uint64_t> 0x9E3779B97F4A7C15ULL
+    z = state[0]
+    z = (z ^ (z >> 30)) * <uint64_t> 0xBF58476D1CE4E5B9ULL
+    z = (z ^ (z >> 27)) * <uint64_t> 0x94D049BB133111EBULL
+    z = z ^ (z >> 31)
+    return (z >> 11) * (1.0 / 9007199254740992.0)
 
 
 # --------------------------------------------------------------------------
@@ -225,51 +372,203 @@ cdef void input_gradient(const Source* src, const Py_ssize_t* rows, Py_ssize_t s
 
 
 # --------------------------------------------------------------------------
+# Hidden-layer extras: batch normalization and dropout
+# --------------------------------------------------------------------------
+
+cdef void batch_norm_forward(floating* z, const floating* bias, Py_ssize_t n,
+                             Py_ssize_t m, const floating* gamma, const floating* beta,
+                             floating* normed, floating* stats, floating* running,
+                             double momentum, bint training) noexcept nogil:
+    """z = gamma (z + bias - mean) / sqrt(var + eps) + beta, in place, (n, m).
+
+    Training: batch mean and biased variance per column, kept as stats[:m]
+    (mean) and stats[m:] (1 / std) with zhat in ``normed`` for the backward
+    pass; running statistics move by ``momentum`` (unbiased variance) when
+    momentum > 0. Prediction: the running statistics.
+    """
+    cdef Py_ssize_t i, j
+    cdef floating* mean = stats
+    cdef floating* inv = stats + m
+    cdef floating* row
+    cdef floating* nrow
+    cdef double var, unbiased
+    cdef floating d
+    if not training:
+        for i in range(n):
+            row = z + i * m
+            for j in range(m):
+                row[j] = ((row[j] + bias[j] - running[j])
+                          * <floating> (1.0 / sqrt(running[m + j] + BN_EPS))
+                          * gamma[j] + beta[j])
+        return
+    for j in range(m):
+        mean[j] = 0
+        inv[j] = 0
+    for i in range(n):
+        row = z + i * m
+        for j in range(m):
+            row[j] = row[j] + bias[j]
+            mean[j] = mean[j] + row[j]
+    for j in range(m):
+        mean[j] = mean[j] / n
+    for i in range(n):
+        row = z + i * m
+        for j in range(m):
+            d = row[j] - mean[j]
+            inv[j] = inv[j] + d * d
+    for j in range(m):
+        var = inv[j] / n
+        if momentum > 0:
+            unbiased = var * n / (n - 1) if n > 1 else var
+            running[j] = <floating> ((1 - momentum) * running[j] + momentum * mean[j])
+            running[m + j] = <floating> ((1 - momentum) * running[m + j]
+                                         + momentum * unbiased)
+        inv[j] = <floating> (1.0 / sqrt(var + BN_EPS))
+    for i in range(n):
+        row = z + i * m
+        nrow = normed + i * m
+        for j in range(m):
+            nrow[j] = (row[j] - mean[j]) * inv[j]
+            row[j] = gamma[j] * nrow[j] + beta[j]
+
+
+cdef void batch_norm_backward(floating* delta, const floating* normed,
+                              const floating* stats, const floating* gamma,
+                              Py_ssize_t n, Py_ssize_t m, floating* grad_gamma,
+                              floating* grad_beta, double sw_sum) noexcept nogil:
+    """delta (IN: w.r.t. y, OUT: w.r.t. z) through batch norm; scale/shift grads.
+
+    dz = gamma / std (dy - mean_i dy - zhat mean_i(dy zhat)).
+    """
+    cdef Py_ssize_t i, j
+    cdef const floating* inv = stats + m
+    cdef floating* row
+    cdef const floating* nrow
+    for j in range(m):
+        grad_gamma[j] = 0
+        grad_beta[j] = 0
+    for i in range(n):
+        row = delta + i * m
+        nrow = normed + i * m
+        for j in range(m):
+            grad_gamma[j] = grad_gamma[j] + row[j] * nrow[j]
+            grad_beta[j] = grad_beta[j] + row[j]
+    for i in range(n):
+        row = delta + i * m
+        nrow = normed + i * m
+        for j in range(m):
+            row[j] = gamma[j] * inv[j] * (row[j] - grad_beta[j] / n
+                                          - nrow[j] * grad_gamma[j] / n)
+    for j in range(m):
+        grad_gamma[j] = grad_gamma[j] / <floating> sw_sum
+        grad_beta[j] = grad_beta[j] / <floating> sw_sum
+
+
+cdef void dropout_forward(const floating* a, floating* keep, floating* dropped,
+                          Py_ssize_t size, double rate, uint64_t* rng) noexcept nogil:
+    """Inverted dropout: keep = 1 / (1 - rate) with probability 1 - rate, else 0."""
+    cdef Py_ssize_t i
+    cdef floating scale = <floating> (1.0 / (1.0 - rate))
+    cdef floating k
+    for i in range(size):
+        k = scale if uniform01(rng) >= rate else 0
+        keep[i] = k
+        dropped[i] = a[i] * k
+
+
+cdef inline floating* layer_output(const LayoutC* L, floating* acts, void* dropped,
+                                   Py_ssize_t l, Py_ssize_t cap,
+                                   bint training) noexcept nogil:
+    """What hidden layer l feeds forward: its activations, after dropout."""
+    if training and L.drop[l] > 0:
+        return (<floating*> dropped) + cap * L.cum[l]
+    return acts + cap * L.cum[l]
+
+
+cdef inline const floating* param_or_null(const floating* params,
+                                          Py_ssize_t offset) noexcept nogil:
+    return NULL if offset < 0 else params + offset
+
+
+# --------------------------------------------------------------------------
 # Forward and backward passes over n rows
 # --------------------------------------------------------------------------
 
-cdef void forward(const LayoutC* L, const floating* params, const Source* src,
-                  const Py_ssize_t* rows, Py_ssize_t start, Py_ssize_t n,
-                  floating* acts, Py_ssize_t cap) noexcept nogil:
-    """Fill every layer's activations for n rows; the last layer is the output."""
-    cdef Py_ssize_t l, fan_in, fan_out
+cdef void forward(const LayoutC* L, const floating* params, floating* running,
+                  double momentum, const Source* src, const Py_ssize_t* rows,
+                  Py_ssize_t start, Py_ssize_t n, WorkC* ws, bint training) noexcept nogil:
+    """Every layer's activations for n rows; the last layer is the output.
+
+    Training keeps what the backward pass needs (activation inputs, zhat,
+    dropout masks); prediction needs only ``ws.acts`` (and ``ws.stats`` for
+    nothing: batch norm then uses ``running``).
+    """
+    cdef Py_ssize_t l, h, fan_in, fan_out, cap = ws.capacity
     cdef floating* out
+    cdef const floating* bias
+    cdef floating* acts = <floating*> ws.acts
     for l in range(L.n_layers - 1):
+        h = l + 1
         fan_in = L.units[l]
-        fan_out = L.units[l + 1]
-        out = acts + cap * L.cum[l + 1]
+        fan_out = L.units[h]
+        out = acts + cap * L.cum[h]
         if l == 0:
             input_product(src, rows, start, n, params + L.coef_off[0], fan_out, out)
         else:
             gemm(False, False, <int> n, <int> fan_out, <int> fan_in, <floating> 1,
-                 acts + cap * L.cum[l], <int> fan_in, params + L.coef_off[l],
-                 <int> fan_out, <floating> 0, out, <int> fan_out)
-        if l < L.n_layers - 2:
-            bias_activation(L.act[l + 1], out, params + L.bias_off[l], n, fan_out)
-        else:
-            output_activation(L.head, out, params + L.bias_off[l], n, fan_out)
+                 layer_output(L, acts, ws.dropped, l, cap, training), <int> fan_in,
+                 params + L.coef_off[l], <int> fan_out, <floating> 0, out, <int> fan_out)
+        bias = params + L.bias_off[l]
+        if h == L.n_layers - 1:
+            output_activation(L.head, out, bias, n, fan_out)
+            break
+        if L.gamma_off[h] >= 0:
+            batch_norm_forward(
+                out, bias, n, fan_out, params + L.gamma_off[h], params + L.beta_off[h],
+                (<floating*> ws.normed) + cap * L.cum[h] if training else NULL,
+                (<floating*> ws.stats) + 2 * L.cum[h] if training else NULL,
+                running + L.run_off[h], momentum, training)
+            bias = NULL
+        if training and needs_input(L.act[h]):
+            if bias != NULL:
+                bias_activation(0, out, bias, n, fan_out, 0.0, <const floating*> NULL)
+                bias = NULL
+            memcpy((<floating*> ws.inputs) + cap * L.cum[h], out,
+                   n * fan_out * sizeof(floating))
+        bias_activation(L.act[h], out, bias, n, fan_out, L.negative_slope,
+                        param_or_null(params, L.slope_off[h]))
+        if training and L.drop[h] > 0:
+            dropout_forward(out, (<floating*> ws.keep) + cap * L.cum[h],
+                            (<floating*> ws.dropped) + cap * L.cum[h], n * fan_out,
+                            L.drop[h], &ws.rng)
 
 
 cdef double backward(const LayoutC* L, const floating* params, floating* grads,
                      const Source* src, const Py_ssize_t* rows, Py_ssize_t start,
                      Py_ssize_t n, const floating* y, const floating* sw, double sw_sum,
-                     double alpha, double delta_scale, floating* acts, floating* deltas,
-                     Py_ssize_t cap, double* grad_norms) noexcept nogil:
-    """Gradients of the loss over n rows after ``forward``; returns the loss.
+                     double alpha, double delta_scale, WorkC* ws,
+                     double* grad_norms) noexcept nogil:
+    """Gradients of the loss over n rows after a training ``forward``; returns the loss.
 
     loss = (sum_i w_i l_i + alpha / 2 * ||W||^2) / sw_sum, and every gradient
     is divided by sw_sum, as in scikit-learn. ``grad_norms[l]`` (IN/OUT) gets
     the L2 norm of layer l's weight gradient added to it.
     """
-    cdef Py_ssize_t last = L.n_layers - 2
+    cdef Py_ssize_t last = L.n_layers - 2, cap = ws.capacity
     cdef Py_ssize_t l, i, j, fan_in, fan_out, size
     cdef const floating* W
     cdef floating* gW
     cdef floating* gb
+    cdef floating* gs
     cdef floating* delta
+    cdef floating* below
     cdef const floating* d_row
+    cdef const floating* keep
+    cdef const floating* y_in
     cdef double data_loss, w_sq = 0.0, g_sq, g, w
     cdef floating alpha_f = <floating> alpha
+    cdef floating* acts = <floating*> ws.acts
+    cdef floating* deltas = <floating*> ws.deltas
 
     fan_out = L.units[last + 1]
     delta = deltas + cap * L.cum[last + 1]
@@ -287,9 +586,9 @@ cdef double backward(const LayoutC* L, const floating* params, floating* grads,
             input_gradient(src, rows, start, n, delta, fan_out, gW)
         else:
             gemm(True, False, <int> fan_in, <int> fan_out, <int> n, <floating> 1,
-                 acts + cap * L.cum[l], <int> fan_in, delta, <int> fan_out,
+                 layer_output(L, acts, ws.dropped, l, cap, True), <int> fan_in, delta, <int> fan_out,
                  <floating> 0, gW, <int> fan_out)
-        # gW = (X.T delta + alpha W) / sw_sum, in scikit-learn's order
+        # gW = (in.T delta + alpha W) / sw_sum, in scikit-learn's order
         g_sq = 0.0
         for i in range(size):
             w = W[i]
@@ -306,13 +605,38 @@ cdef double backward(const LayoutC* L, const floating* params, floating* grads,
                 gb[j] = gb[j] + d_row[j]
         for j in range(fan_out):
             gb[j] = gb[j] / <floating> sw_sum
-        if l > 0:
-            # delta_{l-1} = delta_l @ W_l.T, times f'(z) of hidden layer l
-            gemm(False, True, <int> n, <int> fan_in, <int> fan_out, <floating> 1,
-                 delta, <int> fan_out, W, <int> fan_out, <floating> 0,
-                 deltas + cap * L.cum[l], <int> fan_in)
-            activation_derivative(L.act[l], acts + cap * L.cum[l],
-                                  deltas + cap * L.cum[l], n * fan_in)
+        if l == 0:
+            break
+        # Hidden layer l: delta w.r.t. its output, then back through dropout,
+        # the activation and batch norm to its pre-activation z.
+        below = deltas + cap * L.cum[l]
+        gemm(False, True, <int> n, <int> fan_in, <int> fan_out, <floating> 1,
+             delta, <int> fan_out, W, <int> fan_out, <floating> 0, below, <int> fan_in)
+        size = n * fan_in
+        if L.drop[l] > 0:
+            keep = (<floating*> ws.keep) + cap * L.cum[l]
+            for i in range(size):
+                below[i] = below[i] * keep[i]
+        y_in = NULL
+        if needs_input(L.act[l]):
+            y_in = (<floating*> ws.inputs) + cap * L.cum[l]
+        if L.slope_off[l] >= 0:
+            # d loss / d slope_j = sum_i delta_ij * min(y_ij, 0)
+            gs = grads + L.slope_off[l]
+            memset(gs, 0, fan_in * sizeof(floating))
+            for i in range(n):
+                for j in range(fan_in):
+                    if y_in[i * fan_in + j] < 0:
+                        gs[j] = gs[j] + below[i * fan_in + j] * y_in[i * fan_in + j]
+            for j in range(fan_in):
+                gs[j] = gs[j] / <floating> sw_sum
+        activation_derivative(L.act[l], acts + cap * L.cum[l], y_in, below, n, fan_in,
+                              L.negative_slope, param_or_null(params, L.slope_off[l]))
+        if L.gamma_off[l] >= 0:
+            batch_norm_backward(below, (<floating*> ws.normed) + cap * L.cum[l],
+                                (<floating*> ws.stats) + 2 * L.cum[l],
+                                params + L.gamma_off[l], n, fan_in,
+                                grads + L.gamma_off[l], grads + L.beta_off[l], sw_sum)
     return (data_loss + 0.5 * alpha * w_sq) / sw_sum
 
 
@@ -321,12 +645,12 @@ cdef double backward(const LayoutC* L, const floating* params, floating* grads,
 # --------------------------------------------------------------------------
 
 cdef int epoch(const LayoutC* L, floating* params, floating* grads, floating* state1,
-               floating* state2, Py_ssize_t n_params, const Source* src,
-               const floating* Y, const floating* sw, const Py_ssize_t* order,
-               Py_ssize_t n_samples, Py_ssize_t batch_size, const WorkC* ws,
-               int solver, double learning_rate, double momentum, bint nesterov,
-               double beta_1, double beta_2, double epsilon, long long* adam_t,
-               double alpha, double* loss_sum, double* grad_norms,
+               floating* state2, Py_ssize_t n_params, floating* running,
+               const Source* src, const floating* Y, const floating* sw,
+               const Py_ssize_t* order, Py_ssize_t n_samples, Py_ssize_t batch_size,
+               WorkC* ws, int solver, double learning_rate, double momentum,
+               bint nesterov, double beta_1, double beta_2, double epsilon,
+               long long* adam_t, double alpha, double* loss_sum, double* grad_norms,
                Py_ssize_t* n_batches) except -1 nogil:
     """One pass over the samples in ``order`` (or in storage order if NULL).
 
@@ -336,10 +660,7 @@ cdef int epoch(const LayoutC* L, floating* params, floating* grads, floating* st
     """
     cdef Py_ssize_t n_out = L.units[L.n_layers - 1]
     cdef Py_ssize_t nf = L.units[0]
-    cdef Py_ssize_t cap = ws.capacity
-    cdef floating* acts = <floating*> ws.acts
-    cdef floating* deltas = <floating*> ws.deltas
-    cdef Py_ssize_t start, nb, i, r
+    cdef Py_ssize_t start, nb, i, r, row_start
     cdef Source batch_src = src[0]
     cdef const Py_ssize_t* rows
     cdef const floating* yb
@@ -348,7 +669,6 @@ cdef int epoch(const LayoutC* L, floating* params, floating* grads, floating* st
     cdef floating* ybuf = <floating*> ws.ybuf
     cdef floating* swbuf = <floating*> ws.swbuf
     cdef double sw_sum, batch_loss, step
-    cdef Py_ssize_t row_start
 
     start = 0
     while start < n_samples:
@@ -379,9 +699,9 @@ cdef int epoch(const LayoutC* L, floating* params, floating* grads, floating* st
             sw_sum = 0.0
             for i in range(nb):
                 sw_sum += swb[i]
-        forward(L, params, &batch_src, rows, row_start, nb, acts, cap)
+        forward(L, params, running, 0.1, &batch_src, rows, row_start, nb, ws, True)
         batch_loss = backward(L, params, grads, &batch_src, rows, row_start, nb, yb, swb,
-                              sw_sum, alpha, 1.0, acts, deltas, cap, grad_norms)
+                              sw_sum, alpha, 1.0, ws, grad_norms)
         loss_sum[0] += batch_loss * nb
         n_batches[0] += 1
         if solver == SOLVER_ADAM:
@@ -398,8 +718,12 @@ cdef int epoch(const LayoutC* L, floating* params, floating* grads, floating* st
     return 0
 
 
+# --------------------------------------------------------------------------
+# Python entry points
+# --------------------------------------------------------------------------
 
-cdef int fill_source(Source* src, object X, floating* dtype_tag) except -1:
+cdef int fill_source(Source* src, object X, Py_ssize_t n_features,
+                     floating* dtype_tag) except -1:
     """Point ``src`` at X: a C-contiguous 2-D array or a (data, indices, indptr) tuple."""
     cdef const floating[:, ::1] dense
     cdef const floating[::1] data
@@ -408,6 +732,7 @@ cdef int fill_source(Source* src, object X, floating* dtype_tag) except -1:
     src.data = NULL
     src.indices = NULL
     src.indptr = NULL
+    src.n_features = n_features
     if isinstance(X, tuple):
         data, indices, indptr = X[0], X[1], X[2]
         if data.shape[0] > 0:
@@ -416,23 +741,39 @@ cdef int fill_source(Source* src, object X, floating* dtype_tag) except -1:
         src.indptr = &indptr[0]
     else:
         dense = X
+        if dense.shape[1] != n_features:
+            raise ValueError("X has the wrong number of columns for this network")
         if dense.shape[0] > 0:
             src.dense = &dense[0, 0]
     return 0
 
 
+cdef floating* running_pointer(Layout layout, const floating[::1] running) except? NULL:
+    """Pointer into the running statistics, checked against the layout.
+
+    Only training writes through it; prediction may pass a read-only buffer.
+    """
+    if layout.n_running == 0:
+        return NULL
+    if running is None or running.shape[0] != layout.n_running:
+        raise ValueError("batch normalization needs its running statistics buffer")
+    return <floating*> &running[0]
+
+
 def run_epoch(Layout layout, Workspace ws, floating[::1] params, floating[::1] grads,
-              floating[::1] state1, floating[::1] state2, X, const floating[:, ::1] Y,
-              const floating[::1] sample_weight, const Py_ssize_t[::1] order,
-              Py_ssize_t batch_size, int solver, double learning_rate, double momentum,
-              bint nesterov, double beta_1, double beta_2, double epsilon,
-              long long[::1] adam_t, double alpha, double[::1] grad_norms):
+              floating[::1] state1, floating[::1] state2, floating[::1] running, X,
+              const floating[:, ::1] Y, const floating[::1] sample_weight,
+              const Py_ssize_t[::1] order, Py_ssize_t batch_size, int solver,
+              double learning_rate, double momentum, bint nesterov, double beta_1,
+              double beta_2, double epsilon, long long[::1] adam_t, double alpha,
+              double[::1] grad_norms):
     """Train one epoch in place; return (sum of batch loss * batch rows, n_batches).
 
     ``order`` is the epoch's permutation of sample indices, or None for
-    storage order; ``sample_weight`` may be None. ``adam_t`` (1 element) and
-    ``grad_norms`` (one per layer, summed over batches) are updated in place,
-    also when Ctrl-C interrupts the epoch.
+    storage order; ``sample_weight`` may be None; ``running`` holds the
+    batch-norm running statistics (empty without batch norm). ``adam_t``
+    (1 element) and ``grad_norms`` (one per layer, summed over batches) are
+    updated in place, also when Ctrl-C interrupts the epoch.
     """
     cdef Source src
     cdef Py_ssize_t n_samples = Y.shape[0]
@@ -441,8 +782,8 @@ def run_epoch(Layout layout, Workspace ws, floating[::1] params, floating[::1] g
     cdef const floating* sw = NULL
     cdef const Py_ssize_t* order_ptr = NULL
     cdef floating* state2_ptr = NULL
-    fill_source(&src, X, &params[0])
-    src.n_features = layout.c.units[0]
+    cdef floating* run_ptr = running_pointer(layout, running)
+    fill_source(&src, X, layout.c.units[0], &params[0])
     if params.shape[0] != layout.n_params or grads.shape[0] != layout.n_params:
         raise ValueError("parameter buffers do not match the layout")
     if batch_size < 1 or batch_size > ws.c.capacity:
@@ -459,32 +800,34 @@ def run_epoch(Layout layout, Workspace ws, floating[::1] params, floating[::1] g
         return loss_sum, n_batches
     with nogil:
         epoch(&layout.c, &params[0], &grads[0], &state1[0], state2_ptr,
-              layout.n_params, &src, &Y[0, 0], sw, order_ptr, n_samples, batch_size,
-              &ws.c, solver, learning_rate, momentum, nesterov, beta_1, beta_2, epsilon,
-              &adam_t[0], alpha, &loss_sum, &grad_norms[0], &n_batches)
+              layout.n_params, run_ptr, &src, &Y[0, 0], sw, order_ptr, n_samples,
+              batch_size, &ws.c, solver, learning_rate, momentum, nesterov, beta_1,
+              beta_2, epsilon, &adam_t[0], alpha, &loss_sum, &grad_norms[0], &n_batches)
     return loss_sum, n_batches
 
 
 def loss_and_gradient(Layout layout, Workspace ws, const floating[::1] params,
                       floating[::1] grads, X, const floating[:, ::1] Y,
                       const floating[::1] sample_weight, double alpha,
-                      double delta_scale, double[::1] grad_norms):
+                      double delta_scale, double[::1] grad_norms,
+                      floating[::1] running=None, double running_momentum=0.0):
     """Full-batch loss; writes the gradient into ``grads`` (L-BFGS's objective).
 
     ``delta_scale`` multiplies the output delta (1 / n_outputs makes the
-    squared-error gradient match its loss, see the README).
-    ``grad_norms`` is overwritten with each layer's weight-gradient norm.
+    squared-error gradient match its loss, see the README). ``grad_norms`` is
+    overwritten with each layer's weight-gradient norm. Batch norm uses the
+    batch's statistics; ``running_momentum`` = 1 copies them into ``running``.
     """
     cdef Source src
     cdef Py_ssize_t n = Y.shape[0], i
     cdef double sw_sum, loss
     cdef const floating* sw = NULL
-    fill_source(&src, X, &grads[0])
-    src.n_features = layout.c.units[0]
+    cdef floating* run_ptr = running_pointer(layout, running)
+    fill_source(&src, X, layout.c.units[0], &grads[0])
     if params.shape[0] != layout.n_params or grads.shape[0] != layout.n_params:
         raise ValueError("parameter buffers do not match the layout")
-    if n > ws.c.capacity:
-        raise ValueError("more rows than the workspace capacity")
+    if n > ws.c.capacity or n == 0:
+        raise ValueError("the number of rows must be in [1, workspace capacity]")
     if sample_weight is not None:
         sw = &sample_weight[0]
     grad_norms[:] = 0.0
@@ -495,54 +838,66 @@ def loss_and_gradient(Layout layout, Workspace ws, const floating[::1] params,
             sw_sum = 0.0
             for i in range(n):
                 sw_sum += sw[i]
-        forward(&layout.c, &params[0], &src, NULL, 0, n, <floating*> ws.c.acts, n)
+        forward(&layout.c, &params[0], run_ptr, running_momentum, &src, NULL, 0, n,
+                &ws.c, True)
         loss = backward(&layout.c, &params[0], &grads[0], &src, NULL, 0, n, &Y[0, 0], sw,
-                        sw_sum, alpha, delta_scale, <floating*> ws.c.acts,
-                        <floating*> ws.c.deltas, n, &grad_norms[0])
+                        sw_sum, alpha, delta_scale, &ws.c, &grad_norms[0])
     return loss
 
 
-def predict(Layout layout, const floating[::1] params, X, Py_ssize_t n_samples):
+def predict(Layout layout, const floating[::1] params, X, Py_ssize_t n_samples,
+            const floating[::1] running=None):
     """Output-layer values (probabilities or predictions) for X, in chunks of rows."""
     cdef Source src
+    cdef WorkC ws
     cdef Py_ssize_t n_out = layout.c.units[layout.c.n_layers - 1]
-    cdef Py_ssize_t cap = min(n_samples, PREDICT_CHUNK), start, nb
+    cdef Py_ssize_t start, nb
+    cdef floating* run_ptr = running_pointer(layout, running)
     dtype = np.float32 if floating is float else np.float64
     out_arr = np.empty((n_samples, n_out), dtype=dtype)
     if n_samples == 0:
         return out_arr
     cdef floating[:, ::1] out = out_arr
-    fill_source(&src, X, &out[0, 0])
-    src.n_features = layout.c.units[0]
-    cdef floating* acts = <floating*> malloc(cap * layout.c.width * sizeof(floating))
-    if acts == NULL:
+    fill_source(&src, X, layout.c.units[0], &out[0, 0])
+    memset(&ws, 0, sizeof(WorkC))
+    ws.capacity = min(n_samples, PREDICT_CHUNK)
+    ws.acts = malloc(ws.capacity * layout.c.width * sizeof(floating))
+    if ws.acts == NULL:
         raise MemoryError()
-    cdef floating* last = acts + cap * layout.c.cum[layout.c.n_layers - 1]
+    cdef floating* last = (<floating*> ws.acts) + ws.capacity * layout.c.cum[
+        layout.c.n_layers - 1]
     try:
         with nogil:
             start = 0
             while start < n_samples:
-                nb = min(cap, n_samples - start)
-                forward(&layout.c, &params[0], &src, NULL, start, nb, acts, cap)
+                nb = min(ws.capacity, n_samples - start)
+                forward(&layout.c, &params[0], run_ptr, 0.0, &src, NULL, start, nb, &ws,
+                        False)
                 memcpy(&out[start, 0], last, nb * n_out * sizeof(floating))
                 start += nb
     finally:
-        free(acts)
+        free(ws.acts)
     return out_arr
 
 
-def forward_all(Layout layout, const floating[::1] params, X, Py_ssize_t n_samples):
-    """Every layer's outputs for X: a list of arrays, hidden layers then output."""
+def forward_all(Layout layout, const floating[::1] params, X, Py_ssize_t n_samples,
+                const floating[::1] running=None):
+    """Every layer's outputs for X (prediction mode): hidden layers, then output."""
     cdef Source src
+    cdef WorkC ws
     cdef Py_ssize_t l
+    cdef floating* run_ptr = running_pointer(layout, running)
     dtype = np.float32 if floating is float else np.float64
     acts_arr = np.empty(max(n_samples, 1) * layout.c.width, dtype=dtype)
     cdef floating[::1] acts = acts_arr
-    fill_source(&src, X, &acts[0])
-    src.n_features = layout.c.units[0]
+    fill_source(&src, X, layout.c.units[0], &acts[0])
+    memset(&ws, 0, sizeof(WorkC))
+    ws.capacity = n_samples
+    ws.acts = &acts[0]
     if n_samples > 0:
         with nogil:
-            forward(&layout.c, &params[0], &src, NULL, 0, n_samples, &acts[0], n_samples)
+            forward(&layout.c, &params[0], run_ptr, 0.0, &src, NULL, 0, n_samples, &ws,
+                    False)
     layers = []
     for l in range(1, layout.c.n_layers):
         start = n_samples * layout.c.cum[l]

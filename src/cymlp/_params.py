@@ -9,11 +9,14 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 
-HIDDEN_ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
+HIDDEN_ACTIVATIONS = (
+    "identity", "logistic", "tanh", "relu", "leaky_relu", "prelu", "elu", "gelu",
+)
+WEIGHT_INITS = ("auto", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal")
 
 PARAMETER_CONSTRAINTS = {
     "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-    "activation": [StrOptions(set(HIDDEN_ACTIVATIONS))],
+    "activation": [StrOptions(set(HIDDEN_ACTIVATIONS)), list, tuple],
     "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
     "alpha": [Interval(Real, 0, None, closed="left")],
     "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
@@ -38,6 +41,11 @@ PARAMETER_CONSTRAINTS = {
         Options(Real, {np.inf}),
     ],
     "max_fun": [Interval(Integral, 1, None, closed="left")],
+    # Beyond scikit-learn: defaults keep scikit-learn's results.
+    "negative_slope": [Interval(Real, 0, None, closed="left")],
+    "dropout": [Interval(Real, 0, 1, closed="left"), list, tuple],
+    "batch_norm": ["boolean"],
+    "weight_init": [StrOptions(set(WEIGHT_INITS))],
 }
 
 
@@ -52,10 +60,69 @@ def hidden_layer_list(hidden_layer_sizes):
     return [int(s) for s in sizes]
 
 
-def init_bound(activation, fan_in, fan_out):
-    """Glorot's uniform bound, with scikit-learn's factor 2 for logistic units."""
-    factor = 2.0 if activation == "logistic" else 6.0
-    return np.sqrt(factor / (fan_in + fan_out))
+def per_layer(value, n_hidden, name):
+    """A per-hidden-layer setting as a list: a scalar repeats, a list must fit."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != n_hidden:
+            raise ValueError(
+                f"{name} has {len(value)} entries but hidden_layer_sizes has "
+                f"{n_hidden} hidden layers; give one {name} per hidden layer."
+            )
+        return list(value)
+    return [value] * n_hidden
+
+
+def hidden_activation_list(activation, n_hidden):
+    """One validated activation name per hidden layer."""
+    names = per_layer(activation, n_hidden, "activation")
+    for name in names:
+        if name not in HIDDEN_ACTIVATIONS:
+            raise ValueError(
+                f"Unknown activation {name!r}; choose from {list(HIDDEN_ACTIVATIONS)}."
+            )
+    return names
+
+
+def dropout_list(dropout, n_hidden):
+    """One validated dropout rate in [0, 1) per hidden layer."""
+    rates = per_layer(dropout, n_hidden, "dropout")
+    for rate in rates:
+        if not (isinstance(rate, Real) and 0 <= rate < 1):
+            raise ValueError(f"dropout rates must be numbers in [0, 1), got {rate!r}.")
+    return [float(r) for r in rates]
+
+
+def initial_weights(random_state, weight_init, activations, units, auto_activation):
+    """Weights and biases per layer, drawn in scikit-learn's order.
+
+    'auto' is scikit-learn's scheme: W and b uniform in +-sqrt(6 / (fan_in +
+    fan_out)) (factor 2 instead of 6 when the layer fed is logistic). The
+    other schemes draw W only and start biases at zero.
+    """
+    coefs, intercepts = [], []
+    n_layers = len(units)
+    for i, (fan_in, fan_out) in enumerate(zip(units[:-1], units[1:])):
+        if weight_init == "auto":
+            fed = activations[i] if i < n_layers - 2 else (
+                activations[-1] if activations else auto_activation)
+            factor = 2.0 if fed == "logistic" else 6.0
+            bound = np.sqrt(factor / (fan_in + fan_out))
+            coefs.append(random_state.uniform(-bound, bound, (fan_in, fan_out)))
+            intercepts.append(random_state.uniform(-bound, bound, fan_out))
+            continue
+        if weight_init == "glorot_uniform":
+            bound = np.sqrt(6.0 / (fan_in + fan_out))
+            coefs.append(random_state.uniform(-bound, bound, (fan_in, fan_out)))
+        elif weight_init == "glorot_normal":
+            std = np.sqrt(2.0 / (fan_in + fan_out))
+            coefs.append(random_state.normal(0.0, std, (fan_in, fan_out)))
+        elif weight_init == "he_uniform":
+            bound = np.sqrt(6.0 / fan_in)
+            coefs.append(random_state.uniform(-bound, bound, (fan_in, fan_out)))
+        else:  # he_normal
+            coefs.append(random_state.normal(0.0, np.sqrt(2.0 / fan_in), (fan_in, fan_out)))
+        intercepts.append(np.zeros(fan_out))
+    return coefs, intercepts
 
 
 PARAMETERS_DOC = """
@@ -63,9 +130,13 @@ PARAMETERS_DOC = """
         The ith element is the number of neurons in the ith hidden layer.
         An empty tuple gives a network with no hidden layer.
 
-    activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
-        Activation function of the hidden layers: f(x) = x, 1 / (1 + exp(-x)),
-        tanh(x) or max(0, x).
+    activation : str or list of str, default='relu'
+        Activation function of the hidden layers, or a list with one name per
+        hidden layer: 'identity' (x), 'logistic' (1 / (1 + exp(-x))), 'tanh',
+        'relu' (max(0, x)), and beyond scikit-learn 'leaky_relu' (x, or
+        ``negative_slope * x`` below 0), 'prelu' (a learned slope per unit,
+        starting at 0.25), 'elu' (x, or exp(x) - 1 below 0) and 'gelu'
+        (x * Phi(x), exact erf form).
 
     solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
         The solver for weight optimization: 'lbfgs' (scipy's L-BFGS-B on the
@@ -141,6 +212,25 @@ PARAMETERS_DOC = """
 
     max_fun : int, default=15000
         Maximum number of loss function calls ('lbfgs' only).
+
+    negative_slope : float, default=0.01
+        Slope of 'leaky_relu' for negative inputs (>= 0).
+
+    dropout : float or list of float, default=0.0
+        Probability of zeroing each hidden unit during training (inverted
+        dropout; masks drawn from ``random_state``), one value or one per
+        hidden layer. Prediction is deterministic. Needs 'sgd' or 'adam'.
+
+    batch_norm : bool, default=False
+        Normalize each hidden layer's pre-activation over the mini-batch in
+        training (learned scale and shift; running mean and variance with
+        momentum 0.1, eps 1e-5) and with the running statistics at
+        prediction.
+
+    weight_init : {'auto', 'glorot_uniform', 'glorot_normal', 'he_uniform', \
+            'he_normal'}, default='auto'
+        Initial weights: 'auto' is scikit-learn's scheme (weights and biases
+        uniform, Glorot's bound); the others draw weights only, biases at 0.
 """
 
 ATTRIBUTES_DOC = """
@@ -188,6 +278,16 @@ ATTRIBUTES_DOC = """
 
     out_activation_ : str
         Name of the output activation function.
+
+    prelu_slopes_ : list of (ndarray or None)
+        Learned slope per unit of each 'prelu' hidden layer, None for the
+        others (views into the flat parameter buffer).
+
+    batch_norm_scale_, batch_norm_shift_ : list of (ndarray or None)
+        Learned scale and shift of each hidden layer with ``batch_norm``.
+
+    batch_norm_running_mean_, batch_norm_running_var_ : list of (ndarray or None)
+        Running statistics used by batch normalization at prediction.
 
     gradient_norms_ : ndarray of shape (n_epochs, n_layers_ - 1)
         For each epoch recorded in ``loss_curve_`` (each iteration for

@@ -1,0 +1,304 @@
+"""Print the latest asv results of this machine as Markdown tables.
+
+speedup = sklearn time / cymlp time (> 1: cymlp is faster), measured in the
+same asv run on the same data.
+
+Usage (from benchmarks/, after a run that saved results, e.g.
+``asv run --python=same --quick --set-commit-hash HEAD``)::
+
+    python report.py                      # latest results file of this machine
+    python report.py --machine NAME       # another machine's
+    python report.py --commit 1b87c208    # latest results of that commit
+    python report.py path/to/results.json # that file
+
+The latest file is the one whose benchmarks started last (not the newest
+commit), so after ``asv continuous A B`` it shows whichever ran second;
+pass ``--commit`` to choose.
+"""
+
+import argparse
+import ast
+import glob
+import itertools
+import json
+import math
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_RESULTS = os.path.join(HERE, ".asv", "results")
+
+
+# --------------------------------------------------------------------------
+# Reading asv results
+# --------------------------------------------------------------------------
+
+
+def default_machine(results_dir):
+    machines = sorted(
+        d for d in os.listdir(results_dir)
+        if os.path.isdir(os.path.join(results_dir, d))
+    )
+    try:
+        with open(os.path.expanduser("~/.asv-machine.json")) as f:
+            configured = [k for k in json.load(f) if k != "version"]
+    except (OSError, ValueError):
+        configured = []
+    for name in configured:
+        if name in machines:
+            return name
+    if len(machines) == 1:
+        return machines[0]
+    sys.exit(f"several machines in {results_dir}: {machines}; use --machine")
+
+
+def _started_at(data):
+    columns = data.get("result_columns", [])
+    if "started_at" not in columns:
+        return 0
+    i = columns.index("started_at")
+    return max(
+        (row[i] for row in data["results"].values()
+         if len(row) > i and row[i] is not None),
+        default=0,
+    )
+
+
+def latest_results_file(results_dir, machine, commit=None):
+    files = [
+        p for p in glob.glob(os.path.join(results_dir, machine, "*.json"))
+        if os.path.basename(p) != "machine.json"
+    ]
+    candidates = []
+    for path in files:
+        with open(path) as f:
+            data = json.load(f)
+        if commit and not data.get("commit_hash", "").startswith(commit):
+            continue
+        candidates.append((_started_at(data), os.path.getmtime(path), path))
+    if not candidates:
+        sys.exit(f"no results in {os.path.join(results_dir, machine)}"
+                 + (f" for commit {commit}" if commit else ""))
+    return max(candidates)[2]
+
+
+def load_results(path):
+    """{benchmark name: {param tuple: value}} with python-valued params."""
+    with open(path) as f:
+        data = json.load(f)
+    columns = data["result_columns"]
+    i_result, i_params = columns.index("result"), columns.index("params")
+    table = {}
+    for name, row in data["results"].items():
+        values, params = row[i_result], row[i_params]
+        if values is None:
+            continue
+        if not params:
+            table[name] = {(): values if not isinstance(values, list)
+                           else values[0]}
+            continue
+        parsed = [[ast.literal_eval(p) for p in axis] for axis in params]
+        table[name] = dict(zip(itertools.product(*parsed), values))
+    return data, table
+
+
+# --------------------------------------------------------------------------
+# Formatting
+# --------------------------------------------------------------------------
+
+
+def fmt_time(seconds):
+    if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
+        return "n/a"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns"
+
+
+def ok(value):
+    return value is not None and not (
+        isinstance(value, float) and math.isnan(value))
+
+
+def ratio(numerator, denominator, suffix="x", digits=2):
+    if not (ok(numerator) and ok(denominator)) or denominator == 0:
+        return "n/a"
+    return f"{numerator / denominator:.{digits}f}{suffix}"
+
+
+def fmt_num(value, digits=4):
+    if not ok(value):
+        return "n/a"
+    if isinstance(value, int) or float(value).is_integer():
+        return str(int(value))
+    return f"{value:.{digits}g}"
+
+
+def markdown(header, rows):
+    lines = ["| " + " | ".join(header) + " |",
+             "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------
+# Workload labels (from the suite itself when importable)
+# --------------------------------------------------------------------------
+
+
+def workload_labels():
+    """{benchmark class path: workload description}; the key "__order__"
+    holds each class's rank in WORKLOADS, "__workloads__" the descriptions
+    by workload name."""
+    labels, order = {}, {}
+    labels["__order__"] = order
+    try:
+        sys.path.insert(0, HERE)
+        import importlib
+        import pkgutil
+
+        import benchmarks
+        from benchmarks.common import WORKLOADS
+
+        for mod in pkgutil.iter_modules(benchmarks.__path__):
+            module = importlib.import_module(f"benchmarks.{mod.name}")
+            for name, obj in vars(module).items():
+                wl = getattr(obj, "workload", None)
+                if isinstance(obj, type) and wl in WORKLOADS:
+                    labels[f"{mod.name}.{name}"] = WORKLOADS[wl].description
+                    order[f"{mod.name}.{name}"] = list(WORKLOADS).index(wl)
+        labels["__workloads__"] = {k: w.description
+                                   for k, w in WORKLOADS.items()}
+    except Exception:  # labels are a nicety; fall back to class names
+        pass
+    finally:
+        if sys.path and sys.path[0] == HERE:
+            sys.path.pop(0)
+    return labels
+
+
+# --------------------------------------------------------------------------
+# Tables
+# --------------------------------------------------------------------------
+
+
+def estimator_table(table, labels):
+    order = labels.get("__order__", {})
+    classes = sorted({name.rsplit(".", 1)[0] for name in table
+                      if name.endswith(".time_fit")},
+                     key=lambda c: (order.get(c, len(order)), c))
+    rows, speedups = [], []
+    for cls in classes:
+        fit = table.get(f"{cls}.time_fit", {})
+        predict = table.get(f"{cls}.time_predict", {})
+        mem = table.get(f"{cls}.peakmem_fit", {})
+        score = table.get(f"{cls}.track_train_score", {})
+        n_iter = table.get(f"{cls}.track_n_iter", {})
+        threads = sorted({key[1] for key in fit})
+        for t in threads:
+            def get(d, impl):
+                return d.get((impl, t))
+
+            fit_sk, fit_cy = get(fit, "sklearn"), get(fit, "cymlp")
+            if ok(fit_sk) and ok(fit_cy) and fit_cy > 0:
+                speedups.append(fit_sk / fit_cy)
+            mem_sk, mem_cy = get(mem, "sklearn"), get(mem, "cymlp")
+            it_sk, it_cy = get(n_iter, "sklearn"), get(n_iter, "cymlp")
+            if ok(it_sk) and ok(it_cy) and it_sk != it_cy:
+                iters = f"{fmt_num(it_sk)} / {fmt_num(it_cy)} (differ!)"
+            else:
+                iters = f"{fmt_num(it_sk)} / {fmt_num(it_cy)}"
+            rows.append([
+                labels.get(cls, cls.split(".")[-1]), t,
+                fmt_time(fit_sk), fmt_time(fit_cy), ratio(fit_sk, fit_cy),
+                ratio(get(predict, "sklearn"), get(predict, "cymlp")),
+                (f"{mem_sk / 2**20:.0f} / {mem_cy / 2**20:.0f}"
+                 if ok(mem_sk) and ok(mem_cy) else "n/a"),
+                f"{fmt_num(get(score, 'sklearn'))} / "
+                f"{fmt_num(get(score, 'cymlp'))}",
+                iters,
+            ])
+    header = ["workload", "threads", "fit sklearn", "fit cymlp",
+              "fit speedup", "predict speedup",
+              "peak MiB sklearn / cymlp", "train score sklearn / cymlp",
+              "n_iter_ sklearn / cymlp"]
+    return markdown(header, rows), speedups
+
+
+def latency_table(table, labels):
+    rows = []
+    for name in sorted(table):
+        cls, method = name.rsplit(".", 1)
+        if not method.startswith("time_") or f"{cls}.time_fit" in table:
+            continue
+        values = table[name]
+        for t in sorted({key[1] for key in values}):
+            sk, cy = values.get(("sklearn", t)), values.get(("cymlp", t))
+            rows.append([labels.get(cls, cls.split(".")[-1]),
+                         method[len("time_"):], t, fmt_time(sk),
+                         fmt_time(cy), ratio(sk, cy)])
+    header = ["workload", "benchmark", "threads", "sklearn", "cymlp",
+              "speedup"]
+    return markdown(header, rows) if rows else ""
+
+
+def gflops_table(table, labels):
+    values = table.get("gflops.GFlops.track_gflops")
+    if not values:
+        return ""
+    descriptions = labels.get("__workloads__", {})
+    workloads = list(dict.fromkeys(key[0] for key in values))
+    rows = []
+    for wl in workloads:
+        for t in sorted({key[2] for key in values if key[0] == wl}):
+            np_, sk, cy = (values.get((wl, impl, t))
+                           for impl in ("numpy", "sklearn", "cymlp"))
+            rows.append([descriptions.get(wl, wl), t,
+                         fmt_num(np_, 3), fmt_num(sk, 3), fmt_num(cy, 3),
+                         ratio(100 * sk, np_, " %", 0) if ok(sk) else "n/a",
+                         ratio(100 * cy, np_, " %", 0) if ok(cy) else "n/a"])
+    header = ["workload", "threads", "numpy GEMMs GFLOP/s",
+              "sklearn GFLOP/s", "cymlp GFLOP/s", "sklearn / numpy",
+              "cymlp / numpy"]
+    return markdown(header, rows)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("file", nargs="?", help="an asv results JSON file")
+    parser.add_argument("--results-dir", default=DEFAULT_RESULTS)
+    parser.add_argument("--machine")
+    parser.add_argument("--commit", help="commit hash prefix")
+    args = parser.parse_args(argv)
+
+    path = args.file
+    if path is None:
+        machine = args.machine or default_machine(args.results_dir)
+        path = latest_results_file(args.results_dir, machine, args.commit)
+    data, table = load_results(path)
+    labels = workload_labels()
+
+    p = data.get("params", {})
+    print(f"Results: `{os.path.relpath(path)}` (commit "
+          f"{data.get('commit_hash', '?')[:8]}, machine {p.get('machine')}, "
+          f"{p.get('cpu')}, {p.get('num_cpu')} cores)\n")
+    print("speedup = sklearn time / cymlp time (> 1: cymlp faster).\n")
+    est, speedups = estimator_table(table, labels)
+    print(est)
+    if speedups:
+        geo = math.exp(sum(map(math.log, speedups)) / len(speedups))
+        print(f"\nGeometric mean fit speedup: {geo:.2f}x "
+              f"over {len(speedups)} workload/thread rows.")
+    lat = latency_table(table, labels)
+    if lat:
+        print("\n" + lat)
+    gf = gflops_table(table, labels)
+    if gf:
+        print("\nAchieved GFLOP/s = 6 x n_weights x n_samples x epochs / fit "
+              "time (best of a few fits); numpy = the same GEMMs alone.\n")
+        print(gf)
+
+
+if __name__ == "__main__":
+    main()
