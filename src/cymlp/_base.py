@@ -18,6 +18,7 @@ import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, is_classifier
+from sklearn.callback import CallbackSupportMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
@@ -58,7 +59,7 @@ def kernel_input(X, dtype):
     return np.ascontiguousarray(X, dtype=dtype)
 
 
-class BaseMLP(BaseEstimator, ABC):
+class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
     """Base class of MLPClassifier and MLPRegressor; do not use directly."""
 
     _parameter_constraints: dict = dict(PARAMETER_CONSTRAINTS)
@@ -213,15 +214,25 @@ class BaseMLP(BaseEstimator, ABC):
     # ------------------------------------------------------------------
 
     def _fit(self, X, y, sample_weight=None, incremental=False):
+        callbacks = None
+        if getattr(self, "_skl_callbacks", None):
+            # One subtask per epoch (per L-BFGS iteration, plus the one left
+            # open when scipy stops, as in scikit-learn's LogisticRegression).
+            n_tasks = 1 if incremental else self.max_iter + (self.solver == "lbfgs")
+            callbacks = _Callbacks(self._init_callback_context(max_subtasks=n_tasks),
+                                   self, X, y, sample_weight)
         snapshot = dict(self.__dict__)
         try:
-            return self._fit_unsafe(X, y, sample_weight, incremental)
+            self._fit_unsafe(X, y, sample_weight, incremental, callbacks)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(snapshot)
             raise
+        if callbacks is not None:
+            callbacks.end_fit()
+        return self
 
-    def _fit_unsafe(self, X, y, sample_weight, incremental):
+    def _fit_unsafe(self, X, y, sample_weight, incremental, callbacks):
         hidden_layer_sizes = hidden_layer_list(self.hidden_layer_sizes)
         first_pass = not hasattr(self, "coefs_") or (
             not self.warm_start and not incremental
@@ -255,10 +266,12 @@ class BaseMLP(BaseEstimator, ABC):
         if sample_weight is not None:
             sample_weight = sample_weight.astype(dtype, copy=False)
 
+        if callbacks is not None:
+            callbacks.begin_fit()
         if self.solver in _STOCHASTIC_SOLVERS:
-            self._fit_stochastic(X, y, sample_weight, incremental)
+            self._fit_stochastic(X, y, sample_weight, incremental, callbacks)
         else:
-            self._fit_lbfgs(X, y, sample_weight)
+            self._fit_lbfgs(X, y, sample_weight, callbacks)
 
         if not np.isfinite(self._params_flat).all():
             raise ValueError(_NON_FINITE)
@@ -337,7 +350,7 @@ class BaseMLP(BaseEstimator, ABC):
         sw = None if sample_weight is None else np.ascontiguousarray(sample_weight, dtype)
         return kernel_input(X, dtype), Y, sw
 
-    def _fit_stochastic(self, X, y, sample_weight, incremental):
+    def _fit_stochastic(self, X, y, sample_weight, incremental, callbacks):
         params = self._params_flat
         dtype = params.dtype
         layout = self._layout()
@@ -405,6 +418,8 @@ class BaseMLP(BaseEstimator, ABC):
                     workspace.seed(self._random_state.randint(np.iinfo(np.int64).max))
                 solver, lr, state1, state2 = optimizer.kernel_args()
                 norm_sums[:] = 0.0
+                if callbacks is not None:
+                    callbacks.begin_task("epoch")
                 loss_sum, n_batches = _network.run_epoch(
                     layout, workspace, params, grads, state1, state2, running, Xk, Yk, swk,
                     sample_idx if self.shuffle else None, batch_size, solver, lr,
@@ -425,6 +440,8 @@ class BaseMLP(BaseEstimator, ABC):
                     early_stopping, X_val, y_val, sample_weight_val
                 )
                 optimizer.iteration_ends(self.t_)
+                if callbacks is not None and callbacks.end_task(params):
+                    break
 
                 if self._no_improvement_count > self.n_iter_no_change:
                     if early_stopping:
@@ -457,6 +474,8 @@ class BaseMLP(BaseEstimator, ABC):
             warnings.warn("Training interrupted by user.")
         finally:
             self._append_gradient_norms(norms)
+            if callbacks is not None:
+                callbacks.close_task()
 
         if early_stopping:
             params[:] = self._best_params
@@ -487,7 +506,7 @@ class BaseMLP(BaseEstimator, ABC):
             if self.loss_curve_[-1] < self.best_loss_:
                 self.best_loss_ = self.loss_curve_[-1]
 
-    def _fit_lbfgs(self, X, y, sample_weight):
+    def _fit_lbfgs(self, X, y, sample_weight, callbacks):
         params = self._params_flat
         layout = self._layout()
         Xk, Yk, swk = self._kernel_data(X, y, sample_weight)
@@ -523,6 +542,12 @@ class BaseMLP(BaseEstimator, ABC):
         def record(intermediate_result):
             last_x[0] = intermediate_result.x
             norms.append(norms_now.copy())
+            if callbacks is not None:
+                callbacks.end_task(intermediate_result.x)
+                callbacks.begin_task("lbfgs-iter")
+
+        if callbacks is not None:
+            callbacks.begin_task("lbfgs-iter")
 
         iprint = 1 if (self.verbose is True or self.verbose >= 1) else -1
         try:
@@ -546,6 +571,8 @@ class BaseMLP(BaseEstimator, ABC):
             params[:] = opt_res.x
         finally:
             self._append_gradient_norms(norms)
+            if callbacks is not None:
+                callbacks.close_task()
         if running.size:
             # Batch norm's statistics at the solution, over the whole batch
             loss_grad(params.astype(np.float64), running_momentum=1.0)
@@ -591,6 +618,57 @@ class BaseMLP(BaseEstimator, ABC):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+class _Callbacks:
+    """scikit-learn's callback hooks around one fit: a task per epoch/iteration.
+
+    Hooks get the data as passed to fit and, lazily, a fitted copy of the
+    estimator at the end of each task (``reconstruction_attributes``).
+    """
+
+    def __init__(self, context, estimator, X, y, sample_weight):
+        self.context = context
+        self.estimator = estimator
+        self.X = X
+        self.y = y
+        self.metadata = None if sample_weight is None else {"sample_weight": sample_weight}
+        self.task = None
+
+    def _hook_args(self):
+        return {"estimator": self.estimator, "X": self.X, "y": self.y,
+                "metadata": self.metadata}
+
+    def begin_fit(self):
+        self.context.call_on_fit_task_begin(**self._hook_args())
+
+    def end_fit(self):
+        self.context.call_on_fit_task_end(**self._hook_args(),
+                                          reconstruction_attributes={})
+
+    def begin_task(self, name):
+        self.task = self.context.subcontext(task_name=name)
+        self.task.call_on_fit_task_begin(**self._hook_args())
+
+    def end_task(self, params):
+        """End the open task with the model at ``params``; True asks to stop."""
+        estimator = self.estimator
+
+        def attributes():
+            flat = np.array(params, dtype=estimator._params_flat.dtype)
+            coefs, intercepts = estimator._layout().views(flat)
+            return {"_params_flat": flat, "_running_flat": estimator._running_flat.copy(),
+                    "coefs_": coefs, "intercepts_": intercepts}
+
+        task, self.task = self.task, None
+        return bool(task.call_on_fit_task_end(**self._hook_args(),
+                                              reconstruction_attributes=attributes))
+
+    def close_task(self):
+        """End a task left open (interrupt, or the one scipy never ran), empty."""
+        if self.task is not None:
+            task, self.task = self.task, None
+            task.call_on_fit_task_end(estimator=self.estimator)
 
 
 _VIEW_ATTRIBUTES = (

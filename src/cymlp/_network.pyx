@@ -24,6 +24,8 @@ Input X is either a C-contiguous dense array or CSR arrays
 ``(data, indices, indptr)``; only the first layer reads it.
 """
 
+import threading
+
 import numpy as np
 
 from cython cimport floating
@@ -651,12 +653,14 @@ cdef int epoch(const LayoutC* L, floating* params, floating* grads, floating* st
                WorkC* ws, int solver, double learning_rate, double momentum,
                bint nesterov, double beta_1, double beta_2, double epsilon,
                long long* adam_t, double alpha, double* loss_sum, double* grad_norms,
-               Py_ssize_t* n_batches) except -1 nogil:
+               Py_ssize_t* n_batches, bint check_signals) except -1 nogil:
     """One pass over the samples in ``order`` (or in storage order if NULL).
 
     For each batch: gather rows into the workspace, forward, backward, one
-    optimizer step on the flat buffer. Checks for Ctrl-C after every batch,
-    so an interrupt leaves the weights of the last finished step.
+    optimizer step on the flat buffer. With ``check_signals`` (the main
+    thread: only it receives Ctrl-C) it checks for signals after every batch,
+    so an interrupt leaves the weights of the last finished step; other
+    threads never take the GIL inside the loop.
     """
     cdef Py_ssize_t n_out = L.units[L.n_layers - 1]
     cdef Py_ssize_t nf = L.units[0]
@@ -713,8 +717,9 @@ cdef int epoch(const LayoutC* L, floating* params, floating* grads, floating* st
         else:
             sgd_step(params, grads, state1, n_params, learning_rate, momentum, nesterov)
         start += nb
-        with gil:
-            PyErr_CheckSignals()
+        if check_signals:
+            with gil:
+                PyErr_CheckSignals()
     return 0
 
 
@@ -783,6 +788,7 @@ def run_epoch(Layout layout, Workspace ws, floating[::1] params, floating[::1] g
     cdef const Py_ssize_t* order_ptr = NULL
     cdef floating* state2_ptr = NULL
     cdef floating* run_ptr = running_pointer(layout, running)
+    cdef bint main_thread = threading.current_thread() is threading.main_thread()
     fill_source(&src, X, layout.c.units[0], &params[0])
     if params.shape[0] != layout.n_params or grads.shape[0] != layout.n_params:
         raise ValueError("parameter buffers do not match the layout")
@@ -802,7 +808,8 @@ def run_epoch(Layout layout, Workspace ws, floating[::1] params, floating[::1] g
         epoch(&layout.c, &params[0], &grads[0], &state1[0], state2_ptr,
               layout.n_params, run_ptr, &src, &Y[0, 0], sw, order_ptr, n_samples,
               batch_size, &ws.c, solver, learning_rate, momentum, nesterov, beta_1,
-              beta_2, epsilon, &adam_t[0], alpha, &loss_sum, &grad_norms[0], &n_batches)
+              beta_2, epsilon, &adam_t[0], alpha, &loss_sum, &grad_norms[0], &n_batches,
+              main_thread)
     return loss_sum, n_batches
 
 
