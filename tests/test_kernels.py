@@ -563,9 +563,11 @@ def test_run_epoch_full_batch_sgd_is_one_gradient_step(shuffled):
     epoch_norms = np.zeros(2)
     order = rng.permutation(11).astype(np.intp) if shuffled else None
     loss_sum, n_batches = _network.run_epoch(
-        layout, ws, p, g, velocity, velocity[:0], X, Y, sw, order, 11,
-        _network.SOLVER_CODES["sgd"], 0.1, 0.0, False, 0.9, 0.999, 1e-8,
-        np.zeros(1, dtype=np.int64), 0.2, epoch_norms)
+        layout=layout, ws=ws, params=p, grads=g, state1=velocity, state2=velocity[:0],
+        running=velocity[:0], X=X, Y=Y, sample_weight=sw, order=order, batch_size=11,
+        solver=_network.SOLVER_CODES["sgd"], learning_rate=0.1, momentum=0.0,
+        nesterov=False, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+        adam_t=np.zeros(1, dtype=np.int64), alpha=0.2, grad_norms=epoch_norms)
     assert n_batches == 1
     assert_allclose(loss_sum, 11 * loss, rtol=1e-13)
     assert_allclose(p, params - 0.1 * grads, rtol=1e-13, atol=1e-15)

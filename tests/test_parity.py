@@ -175,6 +175,7 @@ STOCHASTIC_CASES = {
     "early-stopping-multilabel": ("multilabel", {"early_stopping": True, "max_iter": 30,
                                                  "n_iter_no_change": 3,
                                                  "solver": "sgd"}),
+    "never-stops": ("binary", {"tol": 10.0, "n_iter_no_change": np.inf}),
     "converges": ("binary", {"tol": 1e-2, "max_iter": 200, "n_iter_no_change": 2,
                              "learning_rate_init": 0.01}),
 }
@@ -256,18 +257,60 @@ def test_sparse_parity(fmt, task, solver):
                     rtol=1e-7, atol=1e-10)
 
 
-@pytest.mark.parametrize("task, solver", [("multiclass", "adam"), ("regression", "sgd"),
-                                          ("multilabel", "sgd")])
-def test_warm_start_parity(task, solver):
+@pytest.mark.parametrize("task, solver, early_stopping",
+                         [("multiclass", "adam", False), ("regression", "sgd", False),
+                          ("multilabel", "sgd", False), ("regression", "sgd", True)])
+def test_warm_start_parity(task, solver, early_stopping):
     X, y = make_data(task)
     ref, est = estimators(task, solver=solver, warm_start=True, learning_rate_init=0.01,
-                          **{**BASE, "max_iter": 4})
+                          early_stopping=early_stopping, **{**BASE, "max_iter": 4})
     for max_iter in (4, 3, 5):
         ref.set_params(max_iter=max_iter).fit(X, y)
         est.set_params(max_iter=max_iter).fit(X, y)
         assert_same_model(ref, est, X)
-    assert est.t_ == 12 * len(y)
-    assert len(est.loss_curve_) == 12 and est.n_iter_ == 5
+    if not early_stopping:
+        assert est.t_ == 12 * len(y)
+        assert len(est.loss_curve_) == 12 and est.n_iter_ == 5
+    else:
+        assert len(est.validation_scores_) == len(est.loss_curve_) == 12
+
+
+def test_warm_start_early_stopping_keeps_the_true_best_weights():
+    # A warm-started fit that never beats the best validation score returns
+    # the best weights of the previous fit. (scikit-learn 1.9 returns the last
+    # weights here: after early stopping its coefs_ *is* _best_coefs, so the
+    # next fit's in-place updates overwrite the stored best.)
+    X, y = make_data("binary")
+    ref, est = estimators("binary", warm_start=True, early_stopping=True,
+                          learning_rate_init=0.01, **{**BASE, "max_iter": 4})
+    ref.fit(X, y)
+    est.fit(X, y)
+    assert_same_model(ref, est, X)
+    best = est._params_flat.copy()
+    ref.set_params(max_iter=3).fit(X, y)
+    est.set_params(max_iter=3).fit(X, y)
+    # the same training run...
+    assert_allclose(est.loss_curve_, ref.loss_curve_, rtol=1e-10)
+    assert_allclose(est.validation_scores_, ref.validation_scores_, rtol=1e-12)
+    assert max(est.validation_scores_[4:]) <= max(est.validation_scores_[:4])
+    # ...and the weights that scored best_validation_score_
+    assert_array_equal(est._params_flat, best)
+    assert est.score(*_validation_split(X, y)) == est.best_validation_score_
+
+
+def _validation_split(X, y):
+    """The early-stopping split of a fit with BASE's random_state."""
+    from sklearn.model_selection import train_test_split
+    from sklearn.utils import check_random_state
+
+    rs = check_random_state(BASE["random_state"])
+    units = [X.shape[1], *BASE["hidden_layer_sizes"], 1]
+    for fan_in, fan_out in zip(units[:-1], units[1:]):  # the initial weights' draws
+        rs.uniform(size=(fan_in, fan_out))
+        rs.uniform(size=fan_out)
+    _, X_val, _, y_val = train_test_split(X, y, random_state=rs, test_size=0.1,
+                                          stratify=y)
+    return X_val, y_val
 
 
 def test_classifier_partial_fit_sequence_parity():

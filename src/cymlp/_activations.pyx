@@ -10,7 +10,9 @@ the activation's *output* ``a = f(z)`` (as scikit-learn does); 'prelu' and
 column, ``slopes[j]``; 'elu' has alpha = 1; 'gelu' is the exact erf form.
 """
 
-from libc.math cimport fabs, fabsf, copysign, copysignf, erf, expm1, exp, sqrt, M_PI
+from libc.math cimport fabs, fabsf, copysign, copysignf, erf, expm1, exp
+
+from ._fastmath cimport exp_inline
 
 ACTIVATION_CODES = {
     "identity": ACT_IDENTITY,
@@ -22,39 +24,6 @@ ACTIVATION_CODES = {
     "elu": ACT_ELU,
     "gelu": ACT_GELU,
 }
-
-
-cdef union Bits64:
-    double d
-    long long i
-
-
-cdef inline double exp_inline(double x) noexcept nogil:
-    """exp(x) within 1 ulp, branch-free so that loops calling it vectorize.
-
-    exp(x) = 2^k exp(r) with k = round(x / ln 2), |r| <= ln 2 / 2, exp(r) by
-    its Taylor series to degree 13, and 2^k built from exponent bits in two
-    halves so that results down to the subnormals come out right. NaN stays
-    NaN; overflow gives inf, underflow 0.
-    """
-    cdef Bits64 t, s1, s2
-    cdef double k, r, p
-    cdef long long ki, k1
-    x = 710.0 if x > 710.0 else x
-    x = -746.0 if x < -746.0 else x
-    # Adding 1.5 * 2^52 rounds to an integer held in the low mantissa bits.
-    t.d = x * 1.4426950408889634 + 6755399441055744.0
-    k = t.d - 6755399441055744.0
-    ki = t.i - 0x4338000000000000LL    # the bits of 1.5 * 2^52 + k, minus 1.5 * 2^52's
-    r = x - k * 0.6931471803691238 - k * 1.9082149292705877e-10
-    p = 1.0 + r * (1.0 + r * (1.0 / 2 + r * (1.0 / 6 + r * (1.0 / 24 + r * (1.0 / 120
-        + r * (1.0 / 720 + r * (1.0 / 5040 + r * (1.0 / 40320 + r * (1.0 / 362880
-        + r * (1.0 / 3628800 + r * (1.0 / 39916800 + r * (1.0 / 479001600.0
-        + r * (1.0 / 6227020800.0)))))))))))))
-    k1 = ((ki + 2048) >> 1) - 1024    # floor(k / 2), shifting a non-negative value
-    s1.i = (k1 + 1023) << 52
-    s2.i = (ki - k1 + 1023) << 52
-    return p * s1.d * s2.d
 
 
 cdef inline floating logistic(floating x) noexcept nogil:
@@ -108,48 +77,69 @@ cdef inline double gelu_derivative(double x) noexcept nogil:
             + x * exp(-0.5 * x * x) * 0.3989422804014327)
 
 
+cdef inline void activate_rows(int act, floating* row, const floating* bias,
+                               Py_ssize_t size, double negative_slope,
+                               const floating* slopes, Py_ssize_t n_cols) noexcept nogil:
+    """row[j] = f(row[j] + bias[j]) over ``size`` contiguous values (bias may be NULL).
+
+    prelu's slopes are indexed by column, j % n_cols.
+    """
+    cdef Py_ssize_t j
+    cdef floating v
+    cdef floating slope = <floating> negative_slope
+    cdef bint has_bias = bias != NULL
+    # `has_bias` is loop-invariant, so the compiler unswitches these loops.
+    if act == ACT_IDENTITY:
+        if has_bias:
+            for j in range(size):
+                row[j] = row[j] + bias[j]
+    elif act == ACT_LOGISTIC:
+        for j in range(size):
+            row[j] = logistic(row[j] + (bias[j] if has_bias else 0))
+    elif act == ACT_TANH:
+        for j in range(size):
+            row[j] = fast_tanh(row[j] + (bias[j] if has_bias else 0))
+    elif act == ACT_RELU:
+        for j in range(size):
+            v = row[j] + (bias[j] if has_bias else 0)
+            # `v < 0` keeps NaN as NaN instead of hiding it as 0.
+            row[j] = 0 if v < 0 else v
+    elif act == ACT_LEAKY_RELU:
+        for j in range(size):
+            v = row[j] + (bias[j] if has_bias else 0)
+            row[j] = slope * v if v < 0 else v
+    elif act == ACT_PRELU:
+        for j in range(size):
+            v = row[j] + (bias[j] if has_bias else 0)
+            row[j] = slopes[j % n_cols] * v if v < 0 else v
+    elif act == ACT_ELU:
+        for j in range(size):
+            v = row[j] + (bias[j] if has_bias else 0)
+            row[j] = <floating> expm1(v) if v < 0 else v
+    elif act == ACT_GELU:
+        for j in range(size):
+            row[j] = <floating> gelu(row[j] + (bias[j] if has_bias else 0))
+
+
 cdef void bias_activation(int act, floating* z, const floating* bias,
                           Py_ssize_t n_rows, Py_ssize_t n_cols, double negative_slope,
                           const floating* slopes) noexcept nogil:
     """z[i, j] = f(z[i, j] + bias[j]) for every row i (no bias if NULL)."""
     cdef Py_ssize_t i, j
-    cdef floating v
     cdef floating* row
-    cdef floating slope = <floating> negative_slope
-    cdef bint has_bias = bias != NULL
-    for i in range(n_rows):
-        row = z + i * n_cols
-        # `b` is loop-invariant in kind, so the compiler unswitches these loops.
-        if act == ACT_IDENTITY:
-            if has_bias:
+    if n_cols < 16:
+        # Narrow rows: add the bias row by row, then one flat pass of f, so
+        # that the activation loop is long enough to vectorize.
+        if bias != NULL:
+            for i in range(n_rows):
+                row = z + i * n_cols
                 for j in range(n_cols):
                     row[j] = row[j] + bias[j]
-        elif act == ACT_LOGISTIC:
-            for j in range(n_cols):
-                row[j] = logistic(row[j] + (bias[j] if has_bias else 0))
-        elif act == ACT_TANH:
-            for j in range(n_cols):
-                row[j] = fast_tanh(row[j] + (bias[j] if has_bias else 0))
-        elif act == ACT_RELU:
-            for j in range(n_cols):
-                v = row[j] + (bias[j] if has_bias else 0)
-                # `v < 0` keeps NaN as NaN instead of hiding it as 0.
-                row[j] = 0 if v < 0 else v
-        elif act == ACT_LEAKY_RELU:
-            for j in range(n_cols):
-                v = row[j] + (bias[j] if has_bias else 0)
-                row[j] = slope * v if v < 0 else v
-        elif act == ACT_PRELU:
-            for j in range(n_cols):
-                v = row[j] + (bias[j] if has_bias else 0)
-                row[j] = slopes[j] * v if v < 0 else v
-        elif act == ACT_ELU:
-            for j in range(n_cols):
-                v = row[j] + (bias[j] if has_bias else 0)
-                row[j] = <floating> expm1(v) if v < 0 else v
-        elif act == ACT_GELU:
-            for j in range(n_cols):
-                row[j] = <floating> gelu(row[j] + (bias[j] if has_bias else 0))
+        if act != ACT_IDENTITY:
+            activate_rows(act, z, NULL, n_rows * n_cols, negative_slope, slopes, n_cols)
+        return
+    for i in range(n_rows):
+        activate_rows(act, z + i * n_cols, bias, n_cols, negative_slope, slopes, n_cols)
 
 
 cdef void activation_derivative(int act, const floating* a, const floating* z,

@@ -25,9 +25,12 @@ cdef void gemm(bint trans_a, bint trans_b, int m, int n, int k, floating alpha,
               &beta, c, &ldc)
 
 
-def gemm_py(bint trans_a, bint trans_b, floating alpha, const floating[:, ::1] a,
-            const floating[:, ::1] b, floating beta, floating[:, ::1] c):
-    """Test entry point: ``c = alpha * op(a) @ op(b) + beta * c`` in place."""
+def gemm_py(bint trans_a, bint trans_b, double alpha, const floating[:, ::1] a,
+            const floating[:, ::1] b, double beta, floating[:, ::1] c):
+    """Test entry point: ``c = alpha * op(a) @ op(b) + beta * c`` in place.
+
+    The operands' dtype (float32 or float64) selects the kernel.
+    """
     cdef int m = c.shape[0]
     cdef int n = c.shape[1]
     cdef int k = a.shape[0] if trans_a else a.shape[1]
@@ -36,5 +39,5 @@ def gemm_py(bint trans_a, bint trans_b, floating alpha, const floating[:, ::1] a
             or (b.shape[0] if trans_b else b.shape[1]) != n:
         raise ValueError("gemm_py: operand shapes do not match")
     with nogil:
-        gemm(trans_a, trans_b, m, n, k, alpha, &a[0, 0], <int> a.shape[1],
-             &b[0, 0], <int> b.shape[1], beta, &c[0, 0], <int> c.shape[1])
+        gemm(trans_a, trans_b, m, n, k, <floating> alpha, &a[0, 0], <int> a.shape[1],
+             &b[0, 0], <int> b.shape[1], <floating> beta, &c[0, 0], <int> c.shape[1])

@@ -10,6 +10,6 @@ cdef enum:
 cdef void output_activation(int head, floating* z, const floating* bias,
                             Py_ssize_t n_rows, Py_ssize_t n_cols) noexcept nogil
 
-cdef double loss_and_delta(int head, const floating* p, const floating* y,
+cdef double loss_and_delta(int head, floating* p, const floating* y,
                            const floating* sw, Py_ssize_t n_rows, Py_ssize_t n_cols,
                            double delta_scale, floating* delta) noexcept nogil

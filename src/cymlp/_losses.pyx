@@ -22,6 +22,7 @@ from libc.math cimport exp, expf, log, fmax, fmin
 from libc.float cimport DBL_EPSILON, FLT_EPSILON
 
 from ._activations cimport bias_activation, ACT_IDENTITY, ACT_LOGISTIC
+from ._fastmath cimport exp_inline, log_positive
 
 HEAD_CODES = {
     "squared_error": HEAD_SQUARED_ERROR,
@@ -71,10 +72,7 @@ cdef void output_activation(int head, floating* z, const floating* bias,
                 if row[j] > top or row[j] != row[j]:
                     top = row[j]
             for j in range(n_cols):
-                if floating is float:
-                    row[j] = expf(row[j] - top)
-                else:
-                    row[j] = exp(row[j] - top)
+                row[j] = <floating> exp_inline(row[j] - top)
             total = 0
             for j in range(n_cols):
                 total = total + row[j]
@@ -82,43 +80,67 @@ cdef void output_activation(int head, floating* z, const floating* bias,
                 row[j] = row[j] / total
 
 
-cdef double loss_and_delta(int head, const floating* p, const floating* y,
+cdef double loss_and_delta(int head, floating* p, const floating* y,
                            const floating* sw, Py_ssize_t n_rows, Py_ssize_t n_cols,
                            double delta_scale, floating* delta) noexcept nogil:
     """Return sum_i w_i l_i and write delta = (p - y) * w_i * delta_scale.
 
-    sw may be NULL (all weights 1). p, y, delta: (n_rows, n_cols) row-major.
+    p (IN, then overwritten with per-value loss terms), y, delta: (n_rows,
+    n_cols) row-major; sw may be NULL (all weights 1). The delta pass and
+    the loss-term pass are separate flat loops so that both vectorize.
     """
-    cdef Py_ssize_t i, j, at
-    cdef double total = 0.0, row_loss, w, pc, yv
+    cdef Py_ssize_t i, j, size = n_rows * n_cols
+    cdef double total = 0.0, row_loss, w, pc
     cdef double eps = FLT_EPSILON if floating is float else DBL_EPSILON
     cdef floating lo = <floating> eps
     cdef floating hi = 1 - <floating> eps
     cdef floating pf
+    cdef const floating* yrow
+    cdef floating* drow
+    cdef floating* prow
+
+    # delta = (p - y) [* w_i * scale]
+    if sw == NULL and delta_scale == 1.0:
+        for i in range(size):
+            delta[i] = p[i] - y[i]
+    else:
+        for i in range(n_rows):
+            w = (1.0 if sw == NULL else sw[i]) * delta_scale
+            drow = delta + i * n_cols
+            prow = p + i * n_cols
+            yrow = y + i * n_cols
+            for j in range(n_cols):
+                drow[j] = <floating> ((prow[j] - yrow[j]) * w)
+
+    # p <- per-value loss terms (before the per-sample weight)
+    if head == HEAD_SQUARED_ERROR:
+        for i in range(size):
+            pc = y[i] - p[i]
+            p[i] = <floating> (pc * pc)
+    elif head == HEAD_BINARY_LOG:
+        # Clipped probabilities keep both logs finite, so y log p with y = 0
+        # is exactly 0, as xlogy gives.
+        for i in range(size):
+            pf = p[i]
+            pf = lo if pf < lo else (hi if pf > hi else pf)
+            p[i] = <floating> -(y[i] * log_positive(pf) + (1.0 - y[i]) * log_positive(1.0 - pf))
+    elif head == HEAD_SOFTMAX_LOG:
+        for i in range(size):
+            pf = p[i]
+            pf = lo if pf < lo else (hi if pf > hi else pf)
+            p[i] = <floating> -(y[i] * log_positive(pf))
+    else:  # HEAD_POISSON: y log(y / p) - y + p, with libm's log for any ratio
+        for i in range(size):
+            p[i] = <floating> (xlogy(y[i], y[i] / p[i]) - y[i] + p[i])
+
     for i in range(n_rows):
-        w = 1.0 if sw == NULL else sw[i]
+        prow = p + i * n_cols
         row_loss = 0.0
         for j in range(n_cols):
-            at = i * n_cols + j
-            yv = y[at]
-            if head == HEAD_SQUARED_ERROR:
-                row_loss += (yv - p[at]) * (yv - p[at])
-            elif head == HEAD_BINARY_LOG or head == HEAD_SOFTMAX_LOG:
-                pf = p[at]
-                pf = lo if pf < lo else (hi if pf > hi else pf)
-                pc = pf
-                row_loss -= xlogy(yv, pc)
-                if head == HEAD_BINARY_LOG:
-                    row_loss -= xlogy(1.0 - yv, 1.0 - pc)
-            else:  # HEAD_POISSON
-                row_loss += xlogy(yv, yv / p[at]) - yv + p[at]
-            if sw == NULL and delta_scale == 1.0:
-                delta[at] = p[at] - y[at]
-            else:
-                delta[at] = <floating> ((p[at] - y[at]) * w * delta_scale)
+            row_loss += prow[j]
         if head == HEAD_SQUARED_ERROR:
             row_loss = 0.5 * row_loss / n_cols
-        total += w * row_loss
+        total += row_loss if sw == NULL else sw[i] * row_loss
     return total
 
 
@@ -133,13 +155,14 @@ def output_forward(str head, floating[:, ::1] z, const floating[::1] bias):
         output_activation(code, &z[0, 0], &bias[0], z.shape[0], z.shape[1])
 
 
-def loss_delta(str head, const floating[:, ::1] p, const floating[:, ::1] y,
+def loss_delta(str head, const floating[:, ::1] p_in, const floating[:, ::1] y,
                sample_weight=None, double delta_scale=1.0):
     """Test entry point: (sum_i w_i l_i, delta) for probabilities/predictions p."""
     import numpy as np
-    if p.shape[0] != y.shape[0] or p.shape[1] != y.shape[1]:
+    if p_in.shape[0] != y.shape[0] or p_in.shape[1] != y.shape[1]:
         raise ValueError("loss_delta: p and y differ in shape")
     dtype = np.float32 if floating is float else np.float64
+    cdef floating[:, ::1] p = np.array(p_in, dtype=dtype)  # overwritten by the kernel
     delta_arr = np.empty((p.shape[0], p.shape[1]), dtype=dtype)
     cdef floating[:, ::1] delta = delta_arr
     cdef const floating[::1] sw

@@ -496,6 +496,20 @@ cdef inline const floating* param_or_null(const floating* params,
 # Forward and backward passes over n rows
 # --------------------------------------------------------------------------
 
+cdef inline double sum_of_squares(const floating* v, Py_ssize_t size) noexcept nogil:
+    """sum v_i^2 in double, four running sums so the adds pipeline."""
+    cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+    cdef Py_ssize_t i, end = size - size % 4
+    for i in range(0, end, 4):
+        s0 += <double> v[i] * v[i]
+        s1 += <double> v[i + 1] * v[i + 1]
+        s2 += <double> v[i + 2] * v[i + 2]
+        s3 += <double> v[i + 3] * v[i + 3]
+    for i in range(end, size):
+        s0 += <double> v[i] * v[i]
+    return (s0 + s1) + (s2 + s3)
+
+
 cdef void forward(const LayoutC* L, const floating* params, floating* running,
                   double momentum, const Source* src, const Py_ssize_t* rows,
                   Py_ssize_t start, Py_ssize_t n, WorkC* ws, bint training) noexcept nogil:
@@ -567,7 +581,7 @@ cdef double backward(const LayoutC* L, const floating* params, floating* grads,
     cdef const floating* d_row
     cdef const floating* keep
     cdef const floating* y_in
-    cdef double data_loss, w_sq = 0.0, g_sq, g, w
+    cdef double data_loss, w_sq = 0.0
     cdef floating alpha_f = <floating> alpha
     cdef floating* acts = <floating*> ws.acts
     cdef floating* deltas = <floating*> ws.deltas
@@ -591,14 +605,10 @@ cdef double backward(const LayoutC* L, const floating* params, floating* grads,
                  layer_output(L, acts, ws.dropped, l, cap, True), <int> fan_in, delta, <int> fan_out,
                  <floating> 0, gW, <int> fan_out)
         # gW = (in.T delta + alpha W) / sw_sum, in scikit-learn's order
-        g_sq = 0.0
         for i in range(size):
-            w = W[i]
-            w_sq += w * w
             gW[i] = (gW[i] + alpha_f * W[i]) / <floating> sw_sum
-            g = gW[i]
-            g_sq += g * g
-        grad_norms[l] += sqrt(g_sq)
+        w_sq += sum_of_squares(W, size)
+        grad_norms[l] += sqrt(sum_of_squares(gW, size))
         # gb = sum over rows of delta / sw_sum
         memset(gb, 0, fan_out * sizeof(floating))
         for i in range(n):
@@ -646,6 +656,21 @@ cdef double backward(const LayoutC* L, const floating* params, floating* grads,
 # The epoch loop
 # --------------------------------------------------------------------------
 
+cdef inline void gather_rows(const floating* src, const Py_ssize_t* rows, Py_ssize_t n,
+                             Py_ssize_t width, floating* out) noexcept nogil:
+    """out[i, :] = src[rows[i], :]; short rows copied inline, long ones by memcpy."""
+    cdef Py_ssize_t i, j
+    cdef const floating* s
+    if width >= 32:
+        for i in range(n):
+            memcpy(out + i * width, src + rows[i] * width, width * sizeof(floating))
+        return
+    for i in range(n):
+        s = src + rows[i] * width
+        for j in range(width):
+            out[i * width + j] = s[j]
+
+
 cdef int epoch(const LayoutC* L, floating* params, floating* grads, floating* state1,
                floating* state2, Py_ssize_t n_params, floating* running,
                const Source* src, const floating* Y, const floating* sw,
@@ -684,18 +709,14 @@ cdef int epoch(const LayoutC* L, floating* params, floating* grads, floating* st
         if order != NULL:
             rows = order + start
             row_start = 0
-            for i in range(nb):
-                r = rows[i]
-                memcpy(ybuf + i * n_out, Y + r * n_out, n_out * sizeof(floating))
+            gather_rows(Y, rows, nb, n_out, ybuf)
             yb = ybuf
             if sw != NULL:
                 for i in range(nb):
                     swbuf[i] = sw[rows[i]]
                 swb = swbuf
             if src.dense != NULL:
-                for i in range(nb):
-                    memcpy(xbuf + i * nf, (<const floating*> src.dense) + rows[i] * nf,
-                           nf * sizeof(floating))
+                gather_rows(<const floating*> src.dense, rows, nb, nf, xbuf)
                 batch_src.dense = xbuf
         if swb == NULL:
             sw_sum = <double> nb
