@@ -12,7 +12,7 @@ from sklearn.utils.multiclass import (
     type_of_target,
     unique_labels,
 )
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import column_or_1d, validate_data
 
 from ._base import BaseMLP
 from ._params import ATTRIBUTES_DOC, PARAMETERS_DOC
@@ -190,7 +190,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         y : ndarray, shape (n_samples,) or (n_samples, n_classes)
             The predicted classes.
         """
-        check_is_fitted(self)
+        self._check_fitted()
         return self._predict(X)
 
     def _predict(self, X, check_input=True):
@@ -266,7 +266,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         y_prob : ndarray of shape (n_samples, n_classes)
             The probability of each class, ordered as in ``classes_``.
         """
-        check_is_fitted(self)
+        self._check_fitted()
         y_pred = self._forward_pass_fast(X)
         if self.n_outputs_ == 1:
             proba = np.empty((y_pred.shape[0], 2), dtype=y_pred.dtype)
@@ -411,7 +411,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             The predicted values.
         """
-        check_is_fitted(self)
+        self._check_fitted()
         return self._predict(X)
 
     def _predict(self, X, check_input=True):
