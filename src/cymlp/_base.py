@@ -168,7 +168,14 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
         super().__setstate__(state)
         if "_params_flat" in self.__dict__:
             self._layout_cache = None
-            self._bind_params(self._params_flat, self._running_flat)
+            # Unpickled arrays may borrow the pickle's memory (protocol 5): own
+            # it, so that the views' base is the buffer itself.
+            params, running = self._params_flat, self._running_flat
+            if params.base is not None:
+                params = params.copy()
+            if running.base is not None:
+                running = running.copy()
+            self._bind_params(params, running)
 
     # ------------------------------------------------------------------
     # Forward passes for prediction
@@ -237,7 +244,12 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
     # Fitting
     # ------------------------------------------------------------------
 
-    def _fit(self, X, y, sample_weight=None, incremental=False):
+    def _fit(self, X, y, sample_weight=None, incremental=False, prepare=None):
+        """Fit inside a transaction: if anything raises, the estimator is restored.
+
+        ``prepare`` (optional) runs first, inside the transaction (the
+        classifier's first ``partial_fit`` call sets its classes there).
+        """
         callbacks = None
         if getattr(self, "_skl_callbacks", None):
             # One subtask per epoch (per L-BFGS iteration, plus the one left
@@ -247,6 +259,8 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
                                    self, X, y, sample_weight)
         snapshot = dict(self.__dict__)
         try:
+            if prepare is not None:
+                prepare()
             self._fit_unsafe(X, y, sample_weight, incremental, callbacks)
         except BaseException:
             self.__dict__.clear()
