@@ -11,6 +11,7 @@ half-written model behind.
 """
 
 import copy
+import math
 import warnings
 from abc import ABC, abstractmethod
 
@@ -439,12 +440,17 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
         Xk, Yk, swk = self._kernel_data(X_train, y_train, sample_weight_train)
         dense = not isinstance(Xk, tuple)
         workspace = _network.Workspace(layout, batch_size, dtype, dense and self.shuffle)
-        running = self._running_flat
-        grads = np.empty_like(params)
         sample_idx = np.arange(n_samples, dtype=np.intp)
         norm_sums = np.zeros(self.n_layers_ - 1)
-        norms = []
-        alpha = float(self.alpha)
+        norms = np.zeros((self.max_iter, self.n_layers_ - 1))
+        solver, state1, state2 = optimizer.kernel_args()
+        runner = _network.EpochRunner(
+            layout, workspace, params, np.empty_like(params), state1, state2,
+            self._running_flat, Xk, Yk, swk, sample_idx if self.shuffle else None,
+            batch_size, solver, self.momentum, self.nesterovs_momentum, self.beta_1,
+            self.beta_2, self.epsilon, optimizer.t, float(self.alpha), norm_sums,
+        )
+        n_batches = -(-n_samples // batch_size)
 
         try:
             self.n_iter_ = 0
@@ -454,24 +460,18 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
                     self._random_state.shuffle(sample_idx)
                 if layout.has_dropout:
                     workspace.seed(self._random_state.randint(np.iinfo(np.int64).max))
-                solver, lr, state1, state2 = optimizer.kernel_args()
-                norm_sums[:] = 0.0
                 if callbacks is not None:
                     callbacks.begin_task("epoch")
-                loss_sum, n_batches = _network.run_epoch(
-                    layout, workspace, params, grads, state1, state2, running, Xk, Yk, swk,
-                    sample_idx if self.shuffle else None, batch_size, solver, lr,
-                    self.momentum, self.nesterovs_momentum, self.beta_1, self.beta_2,
-                    self.epsilon, optimizer.t, alpha, norm_sums,
-                )
-                norms.append(norm_sums / max(n_batches, 1))
+                loss_sum, _ = runner.run(optimizer.epoch_learning_rate())
+                norms[it] = norm_sums
+                norm_sums[:] = 0.0
                 self.n_iter_ += 1
                 self.loss_ = loss_sum / n_samples
                 self.t_ += n_samples
                 self.loss_curve_.append(self.loss_)
                 if self.verbose:
                     print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
-                if not np.isfinite(self.loss_) and not np.isfinite(params).all():
+                if not math.isfinite(self.loss_) and not np.isfinite(params).all():
                     raise ValueError(_NON_FINITE)
 
                 self._update_no_improvement_count(
@@ -511,7 +511,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.")
         finally:
-            self._append_gradient_norms(norms)
+            self._append_gradient_norms(norms[:self.n_iter_] / n_batches)
             if callbacks is not None:
                 callbacks.close_task()
 
@@ -519,7 +519,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
             params[:] = self._best_params
 
     def _append_gradient_norms(self, norms):
-        if norms:
+        if len(norms):
             self.gradient_norms_ = np.vstack([self.gradient_norms_, np.asarray(norms)])
 
     def _update_no_improvement_count(self, early_stopping, X, y, sample_weight):

@@ -18,7 +18,7 @@ log-losses only. ``loss_and_delta`` returns ``sum_i w_i l_i``; the caller
 divides by the sum of weights.
 """
 
-from libc.math cimport exp, expf, log, fmax, fmin
+from libc.math cimport log
 from libc.float cimport DBL_EPSILON, FLT_EPSILON
 
 from ._activations cimport bias_activation, ACT_IDENTITY, ACT_LOGISTIC
@@ -56,13 +56,12 @@ cdef void output_activation(int head, floating* z, const floating* bias,
     elif head == HEAD_BINARY_LOG:
         bias_activation(ACT_LOGISTIC, z, bias, n_rows, n_cols, 0.0, <const floating*> NULL)
     elif head == HEAD_POISSON:
+        bias_activation(ACT_IDENTITY, z, bias, n_rows, n_cols, 0.0, <const floating*> NULL)
         for i in range(n_rows * n_cols):
-            if floating is float:
-                z[i] = expf(z[i] + bias[i % n_cols])
-            else:
-                z[i] = exp(z[i] + bias[i % n_cols])
+            z[i] = <floating> exp_inline(z[i])
     elif head == HEAD_SOFTMAX_LOG:
-        # softmax(v) = exp(v - max v) / sum exp(v - max v)
+        # softmax(v) = exp(v - max v) / sum exp(v - max v), in three passes so
+        # that the exp runs as one long (vectorized) loop even for few classes
         for i in range(n_rows):
             row = z + i * n_cols
             for j in range(n_cols):
@@ -72,7 +71,11 @@ cdef void output_activation(int head, floating* z, const floating* bias,
                 if row[j] > top or row[j] != row[j]:
                     top = row[j]
             for j in range(n_cols):
-                row[j] = <floating> exp_inline(row[j] - top)
+                row[j] = row[j] - top
+        for i in range(n_rows * n_cols):
+            z[i] = <floating> exp_inline(z[i])
+        for i in range(n_rows):
+            row = z + i * n_cols
             total = 0
             for j in range(n_cols):
                 total = total + row[j]

@@ -568,7 +568,7 @@ cdef double backward(const LayoutC* L, const floating* params, floating* grads,
 
     loss = (sum_i w_i l_i + alpha / 2 * ||W||^2) / sw_sum, and every gradient
     is divided by sw_sum, as in scikit-learn. ``grad_norms[l]`` (IN/OUT) gets
-    the L2 norm of layer l's weight gradient added to it.
+    the L2 norm of layer l's weight gradient added to it (skipped if NULL).
     """
     cdef Py_ssize_t last = L.n_layers - 2, cap = ws.capacity
     cdef Py_ssize_t l, i, j, fan_in, fan_out, size
@@ -608,7 +608,8 @@ cdef double backward(const LayoutC* L, const floating* params, floating* grads,
         for i in range(size):
             gW[i] = (gW[i] + alpha_f * W[i]) / <floating> sw_sum
         w_sq += sum_of_squares(W, size)
-        grad_norms[l] += sqrt(sum_of_squares(gW, size))
+        if grad_norms != NULL:
+            grad_norms[l] += sqrt(sum_of_squares(gW, size))
         # gb = sum over rows of delta / sw_sum
         memset(gb, 0, fan_out * sizeof(floating))
         for i in range(n):
@@ -786,52 +787,178 @@ cdef floating* running_pointer(Layout layout, const floating[::1] running) excep
     return <floating*> &running[0]
 
 
-def run_epoch(Layout layout, Workspace ws, floating[::1] params, floating[::1] grads,
-              floating[::1] state1, floating[::1] state2, floating[::1] running, X,
-              const floating[:, ::1] Y, const floating[::1] sample_weight,
-              const Py_ssize_t[::1] order, Py_ssize_t batch_size, int solver,
+cdef void* writable_data(object arr, bint is_double) except? NULL:
+    """Address of a C-contiguous float32/float64 array's data (NULL if empty or None)."""
+    cdef double[::1] d
+    cdef float[::1] f
+    if arr is None or arr.shape[0] == 0:
+        return NULL
+    if is_double:
+        d = arr
+        return &d[0]
+    f = arr
+    return &f[0]
+
+
+cdef const void* readonly_data(object arr, bint is_double) except? NULL:
+    """Address of a (possibly read-only) float array's data (NULL if empty or None)."""
+    cdef const double[::1] d
+    cdef const float[::1] f
+    if arr is None or arr.size == 0:
+        return NULL
+    if is_double:
+        d = arr.reshape(-1)
+        return &d[0]
+    f = arr.reshape(-1)
+    return &f[0]
+
+
+cdef class EpochRunner:
+    """One fit's epoch loop with every buffer bound once.
+
+    Binding the buffers (and picking the float32 or float64 kernel) once per
+    fit leaves one cheap call per epoch: ``run(learning_rate)``. The arrays
+    are kept alive here; ``order`` is the permutation array the caller
+    reshuffles in place between epochs (or None for storage order).
+    """
+    cdef Layout layout
+    cdef Workspace ws
+    cdef tuple arrays
+    cdef bint is_double, check_signals
+    cdef void* params
+    cdef void* grads
+    cdef void* state1
+    cdef void* state2
+    cdef void* running
+    cdef const void* Y
+    cdef const void* sw
+    cdef const Py_ssize_t* order
+    cdef long long* adam_t
+    cdef double* grad_norms
+    cdef Source src
+    cdef Py_ssize_t n_samples, batch_size
+    cdef int solver
+    cdef double momentum, beta_1, beta_2, epsilon, alpha
+    cdef bint nesterov
+
+    def __cinit__(self, Layout layout, Workspace ws, params, grads, state1, state2,
+                  running, X, Y, sample_weight, order, Py_ssize_t batch_size,
+                  int solver, double momentum, bint nesterov, double beta_1,
+                  double beta_2, double epsilon, adam_t, double alpha, grad_norms):
+        cdef long long[::1] t_view = adam_t
+        cdef double[::1] norms_view
+        cdef const Py_ssize_t[::1] order_view
+        self.layout = layout
+        self.ws = ws
+        self.arrays = (params, grads, state1, state2, running, X, Y, sample_weight,
+                       order, adam_t, grad_norms)
+        self.is_double = params.dtype == np.float64
+        dtype = params.dtype
+        for name, arr in (("grads", grads), ("state1", state1), ("state2", state2),
+                          ("Y", Y)):
+            if arr.dtype != dtype:
+                raise ValueError(f"{name} must have the parameters' dtype {dtype}")
+        if params.shape[0] != layout.n_params or grads.shape[0] != layout.n_params:
+            raise ValueError("parameter buffers do not match the layout")
+        if state1.shape[0] != layout.n_params or (
+                state2.shape[0] not in (0, layout.n_params)):
+            raise ValueError("optimizer state buffers do not match the layout")
+        if Y.ndim != 2 or not Y.flags.c_contiguous:
+            raise ValueError("Y must be a C-contiguous 2-D array")
+        if Y.shape[1] != layout.c.units[layout.c.n_layers - 1]:
+            raise ValueError("Y has the wrong number of outputs for this network")
+        self.n_samples = Y.shape[0]
+        if batch_size < 1 or batch_size > ws.c.capacity:
+            raise ValueError("batch_size exceeds the workspace capacity")
+        if self.is_double:
+            fill_source[double](&self.src, X, layout.c.units[0], NULL)
+        else:
+            fill_source[float](&self.src, X, layout.c.units[0], NULL)
+        if self.src.dense == NULL and self.src.indptr == NULL and self.n_samples > 0:
+            raise ValueError("X has no rows")
+        if order is not None:
+            order_view = order
+            if order_view.shape[0] != self.n_samples:
+                raise ValueError("order must be a permutation of the samples")
+            if self.src.dense != NULL and ws.c.xbuf == NULL:
+                raise ValueError("shuffled dense input needs a workspace that gathers X")
+            self.order = &order_view[0] if self.n_samples else NULL
+        if sample_weight is not None and (sample_weight.dtype != dtype
+                                          or sample_weight.shape[0] != self.n_samples):
+            raise ValueError("sample_weight must have one weight per sample, in dtype")
+        if layout.n_running and (running is None or running.shape[0] != layout.n_running):
+            raise ValueError("batch normalization needs its running statistics buffer")
+        self.params = writable_data(params, self.is_double)
+        self.grads = writable_data(grads, self.is_double)
+        self.state1 = writable_data(state1, self.is_double)
+        self.state2 = writable_data(state2, self.is_double)
+        self.running = writable_data(running, self.is_double) if layout.n_running else NULL
+        self.Y = readonly_data(Y, self.is_double)
+        self.sw = readonly_data(sample_weight, self.is_double)
+        self.adam_t = &t_view[0]
+        self.grad_norms = NULL
+        if grad_norms is not None:
+            norms_view = grad_norms
+            if norms_view.shape[0] != layout.c.n_layers - 1:
+                raise ValueError("grad_norms needs one entry per layer of weights")
+            self.grad_norms = &norms_view[0]
+        self.batch_size = batch_size
+        self.solver = solver
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.alpha = alpha
+        self.check_signals = threading.current_thread() is threading.main_thread()
+
+    def run(self, double learning_rate):
+        """Train one epoch; return (sum of batch loss * batch rows, n_batches)."""
+        cdef double loss_sum = 0.0
+        cdef Py_ssize_t n_batches = 0
+        if self.n_samples == 0:
+            return loss_sum, n_batches
+        with nogil:
+            if self.is_double:
+                epoch[double](
+                    &self.layout.c, <double*> self.params, <double*> self.grads,
+                    <double*> self.state1, <double*> self.state2,
+                    self.layout.n_params, <double*> self.running, &self.src,
+                    <const double*> self.Y, <const double*> self.sw, self.order,
+                    self.n_samples, self.batch_size, &self.ws.c, self.solver,
+                    learning_rate, self.momentum, self.nesterov, self.beta_1,
+                    self.beta_2, self.epsilon, self.adam_t, self.alpha, &loss_sum,
+                    self.grad_norms, &n_batches, self.check_signals)
+            else:
+                epoch[float](
+                    &self.layout.c, <float*> self.params, <float*> self.grads,
+                    <float*> self.state1, <float*> self.state2,
+                    self.layout.n_params, <float*> self.running, &self.src,
+                    <const float*> self.Y, <const float*> self.sw, self.order,
+                    self.n_samples, self.batch_size, &self.ws.c, self.solver,
+                    learning_rate, self.momentum, self.nesterov, self.beta_1,
+                    self.beta_2, self.epsilon, self.adam_t, self.alpha, &loss_sum,
+                    self.grad_norms, &n_batches, self.check_signals)
+        return loss_sum, n_batches
+
+
+def run_epoch(Layout layout, Workspace ws, params, grads, state1, state2, running, X,
+              Y, sample_weight, order, Py_ssize_t batch_size, int solver,
               double learning_rate, double momentum, bint nesterov, double beta_1,
-              double beta_2, double epsilon, long long[::1] adam_t, double alpha,
-              double[::1] grad_norms):
+              double beta_2, double epsilon, adam_t, double alpha, grad_norms):
     """Train one epoch in place; return (sum of batch loss * batch rows, n_batches).
 
-    ``order`` is the epoch's permutation of sample indices, or None for
-    storage order; ``sample_weight`` may be None; ``running`` holds the
-    batch-norm running statistics (empty without batch norm). ``adam_t``
-    (1 element) and ``grad_norms`` (one per layer, summed over batches) are
-    updated in place, also when Ctrl-C interrupts the epoch.
+    The one-shot form of ``EpochRunner(...).run(learning_rate)``: ``order`` is
+    the epoch's permutation of sample indices, or None for storage order;
+    ``sample_weight`` may be None; ``running`` holds the batch-norm running
+    statistics (empty without batch norm). ``adam_t`` (1 element) and
+    ``grad_norms`` (one per layer, summed over batches) are updated in place,
+    also when Ctrl-C interrupts the epoch; ``grad_norms`` None skips them.
     """
-    cdef Source src
-    cdef Py_ssize_t n_samples = Y.shape[0]
-    cdef double loss_sum = 0.0
-    cdef Py_ssize_t n_batches = 0
-    cdef const floating* sw = NULL
-    cdef const Py_ssize_t* order_ptr = NULL
-    cdef floating* state2_ptr = NULL
-    cdef floating* run_ptr = running_pointer(layout, running)
-    cdef bint main_thread = threading.current_thread() is threading.main_thread()
-    fill_source(&src, X, layout.c.units[0], &params[0])
-    if params.shape[0] != layout.n_params or grads.shape[0] != layout.n_params:
-        raise ValueError("parameter buffers do not match the layout")
-    if batch_size < 1 or batch_size > ws.c.capacity:
-        raise ValueError("batch_size exceeds the workspace capacity")
-    if src.dense != NULL and order is not None and ws.c.xbuf == NULL:
-        raise ValueError("shuffled dense input needs a workspace that gathers X")
-    if sample_weight is not None:
-        sw = &sample_weight[0]
-    if order is not None:
-        order_ptr = &order[0]
-    if state2.shape[0] > 0:
-        state2_ptr = &state2[0]
-    if n_samples == 0:
-        return loss_sum, n_batches
-    with nogil:
-        epoch(&layout.c, &params[0], &grads[0], &state1[0], state2_ptr,
-              layout.n_params, run_ptr, &src, &Y[0, 0], sw, order_ptr, n_samples,
-              batch_size, &ws.c, solver, learning_rate, momentum, nesterov, beta_1,
-              beta_2, epsilon, &adam_t[0], alpha, &loss_sum, &grad_norms[0], &n_batches,
-              main_thread)
-    return loss_sum, n_batches
+    return EpochRunner(layout, ws, params, grads, state1, state2, running, X, Y,
+                       sample_weight, order, batch_size, solver, momentum, nesterov,
+                       beta_1, beta_2, epsilon, adam_t, alpha, grad_norms
+                       ).run(learning_rate)
 
 
 def loss_and_gradient(Layout layout, Workspace ws, const floating[::1] params,

@@ -5,6 +5,8 @@ objects hold what outlives an epoch (velocities or moments, the step counter,
 the learning rate) and apply scikit-learn's end-of-epoch rules.
 """
 
+import math
+
 import numpy as np
 
 from ._network import SOLVER_CODES
@@ -25,8 +27,12 @@ class SGDState:
         self.t = np.zeros(1, dtype=np.int64)  # unused by SGD, kept for one signature
 
     def kernel_args(self):
-        """(solver code, learning rate, state1, state2) for ``run_epoch``."""
-        return SOLVER_CODES["sgd"], self.learning_rate, self.velocity, self.velocity[:0]
+        """(solver code, state1, state2) for the epoch loop."""
+        return SOLVER_CODES["sgd"], self.velocity, self.velocity[:0]
+
+    def epoch_learning_rate(self):
+        """The learning rate of the next epoch's steps."""
+        return self.learning_rate
 
     def iteration_ends(self, time_step):
         """Apply the 'invscaling' schedule after an epoch."""
@@ -64,8 +70,12 @@ class AdamState:
         self.t = np.zeros(1, dtype=np.int64)
 
     def kernel_args(self):
-        """(solver code, learning rate, state1, state2) for ``run_epoch``."""
-        return SOLVER_CODES["adam"], self.learning_rate_init, self.moments[0], self.moments[1]
+        """(solver code, state1, state2) for the epoch loop."""
+        return SOLVER_CODES["adam"], self.moments[0], self.moments[1]
+
+    def epoch_learning_rate(self):
+        """Adam's base rate; the kernel applies the bias corrections per step."""
+        return self.learning_rate_init
 
     def iteration_ends(self, time_step):
         """Record the step size of the last step, as scikit-learn reports it."""
@@ -73,7 +83,7 @@ class AdamState:
         if t:
             self.learning_rate = (
                 self.learning_rate_init
-                * np.sqrt(1 - self.beta_2**t)
+                * math.sqrt(1 - self.beta_2**t)
                 / (1 - self.beta_1**t)
             )
 

@@ -1,0 +1,196 @@
+"""Scale-out on threads: two fits in two Python threads against the same two
+fits in sequence, and GridSearchCV(n_jobs=2) on joblib's threading backend
+against n_jobs=1.
+
+cymlp trains without the GIL (one ``run_epoch`` call per epoch, ``with
+nogil``), so two fits in two threads should take about the time of one on a
+machine with two free cores; scikit-learn's MLP releases the GIL only inside
+its numpy calls. BLAS is held at one thread (threadpoolctl) so that the
+threads are the only parallelism.
+
+Workload: the tabular 20-100-5 classifier on the first 5000 rows of the
+``tabular`` data, batch 200, a fixed number of epochs (``tol=0``,
+``n_iter_no_change=max_iter``) so that the fit dominates.
+
+* ``TwoFits.time_fits``: wall time of the two fits, ``mode`` = 'sequential'
+  or 'threads';
+* ``GridSearch.time_grid_search``: wall time of an 8-fit grid search
+  (4 candidates x 2 folds, ``refit=False``), ``n_jobs`` = 1 or 2;
+* ``*.track_speedup``: sequential time / threaded time (best of 3 each,
+  timed inside the track function so that one ``--quick`` run gives the
+  number; 2.0 is perfect scaling on two cores). ``implementation='numpy'``
+  is the control: two threads of large numpy GEMMs (GIL released for
+  milliseconds at a time). If it does not reach ~2 either, the machine had
+  no second free core and the other ratios mean little.
+"""
+
+import functools
+import threading
+import time
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from .common import IMPLEMENTATIONS, _tabular, fixed_epochs, get_estimator_class
+
+N_SAMPLES = 5_000
+EPOCHS = 20
+PARAMS = dict(hidden_layer_sizes=(100,), batch_size=200, random_state=0,
+              **fixed_epochs(EPOCHS))
+GRID = {"alpha": [1e-4, 1e-3], "learning_rate_init": [1e-3, 2e-3]}
+GRID_EPOCHS = 40  # on half the rows (cv=2): about one TwoFits fit per fit
+
+
+@functools.lru_cache(maxsize=None)
+def _data():
+    X, y = _tabular()
+    return X[:N_SAMPLES], y[:N_SAMPLES]
+
+
+def _make(implementation, **params):
+    return get_estimator_class(implementation, "classifier")(**{**PARAMS, **params})
+
+
+def _in_threads(funcs):
+    threads = [threading.Thread(target=f) for f in funcs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def _in_sequence(funcs):
+    for f in funcs:
+        f()
+
+
+def _best_time(func, repeats=3):
+    best = float("inf")
+    for _ in range(repeats):
+        tic = time.perf_counter()
+        func()
+        best = min(best, time.perf_counter() - tic)
+    return best
+
+
+def _gemm_work():
+    """Control: large numpy GEMMs, which hold no GIL for milliseconds at a time."""
+    a = np.random.default_rng(0).standard_normal((400, 400))
+    out = np.empty_like(a)
+
+    def run():
+        for _ in range(40):
+            np.matmul(a, a, out=out)
+
+    return run
+
+
+class _ThreadBenchmark:
+    timeout = 600
+
+    def _limit_blas(self):
+        self._limiter = threadpool_limits(limits=1)
+
+    def teardown(self, *args):
+        limiter = getattr(self, "_limiter", None)
+        if limiter is not None:
+            limiter.restore_original_limits()
+
+
+class TwoFits(_ThreadBenchmark):
+    """Two independent fits (same data, random_state 0 and 1), BLAS at one
+    thread: one after the other, or each in its own Python thread."""
+
+    params = (IMPLEMENTATIONS, ["sequential", "threads"])
+    param_names = ["implementation", "mode"]
+
+    def setup(self, implementation, mode):
+        self.X, self.y = _data()
+        self.estimators = [_make(implementation, random_state=seed) for seed in (0, 1)]
+        self._limit_blas()
+
+    def _fits(self):
+        return [functools.partial(est.fit, self.X, self.y) for est in self.estimators]
+
+    def time_fits(self, implementation, mode):
+        run = _in_threads if mode == "threads" else _in_sequence
+        run(self._fits())
+
+    time_fits.number = 1
+    time_fits.repeat = (2, 5, 10.0)
+
+
+class TwoFitsScaling(_ThreadBenchmark):
+    """Speed-up of TwoFits from threads: sequential / threaded wall time."""
+
+    params = (IMPLEMENTATIONS + ["numpy"],)
+    param_names = ["implementation"]
+
+    def setup(self, implementation):
+        X, y = _data()
+        if implementation == "numpy":
+            self.funcs = [_gemm_work(), _gemm_work()]
+        else:
+            self.funcs = [
+                functools.partial(_make(implementation, random_state=seed).fit, X, y)
+                for seed in (0, 1)
+            ]
+        self._limit_blas()
+
+    def track_speedup(self, implementation):
+        sequential = _best_time(lambda: _in_sequence(self.funcs))
+        threaded = _best_time(lambda: _in_threads(self.funcs))
+        return sequential / threaded
+
+    track_speedup.unit = "x (2 = perfect on 2 cores)"
+
+
+def _grid_search(implementation, n_jobs):
+    import joblib
+    from sklearn.model_selection import GridSearchCV
+
+    X, y = _data()
+    search = GridSearchCV(
+        _make(implementation, **fixed_epochs(GRID_EPOCHS)), GRID, cv=2,
+        n_jobs=n_jobs, refit=False,
+    )
+
+    def run():
+        with joblib.parallel_backend("threading"):
+            search.fit(X, y)
+
+    return run
+
+
+class GridSearch(_ThreadBenchmark):
+    """GridSearchCV over 4 candidates x 2 folds (8 fits, refit=False) under
+    ``joblib.parallel_backend('threading')``, n_jobs=1 against n_jobs=2."""
+
+    params = (IMPLEMENTATIONS, [1, 2])
+    param_names = ["implementation", "n_jobs"]
+
+    def setup(self, implementation, n_jobs):
+        self.run = _grid_search(implementation, n_jobs)
+        self._limit_blas()
+
+    def time_grid_search(self, implementation, n_jobs):
+        self.run()
+
+    time_grid_search.number = 1
+    time_grid_search.repeat = (2, 5, 20.0)
+
+
+class GridSearchScaling(_ThreadBenchmark):
+    """Speed-up of GridSearch from n_jobs=2: n_jobs=1 / n_jobs=2 wall time."""
+
+    params = (IMPLEMENTATIONS,)
+    param_names = ["implementation"]
+
+    def setup(self, implementation):
+        self.runs = {n_jobs: _grid_search(implementation, n_jobs) for n_jobs in (1, 2)}
+        self._limit_blas()
+
+    def track_speedup(self, implementation):
+        return _best_time(self.runs[1]) / _best_time(self.runs[2])
+
+    track_speedup.unit = "x (2 = perfect on 2 cores)"
