@@ -77,6 +77,15 @@ cdef inline double gelu_derivative(double x) noexcept nogil:
             + x * exp(-0.5 * x * x) * 0.3989422804014327)
 
 
+cdef inline double elu_negative(double x) noexcept nogil:
+    """exp(x) - 1 for x < 0, branch-free: a Taylor series near 0 (where
+    exp(x) - 1 would cancel), the vectorizable exp elsewhere."""
+    cdef double series = x * (1.0 + x * (1.0 / 2 + x * (1.0 / 6 + x * (1.0 / 24 + x * (
+        1.0 / 120 + x * (1.0 / 720 + x * (1.0 / 5040 + x * (1.0 / 40320))))))))
+    cdef double direct = exp_inline(x) - 1.0
+    return series if x > -0.0625 else direct
+
+
 cdef inline void activate_rows(int act, floating* row, const floating* bias,
                                Py_ssize_t size, double negative_slope,
                                const floating* slopes, Py_ssize_t n_cols) noexcept nogil:
@@ -115,7 +124,7 @@ cdef inline void activate_rows(int act, floating* row, const floating* bias,
     elif act == ACT_ELU:
         for j in range(size):
             v = row[j] + (bias[j] if has_bias else 0)
-            row[j] = <floating> expm1(v) if v < 0 else v
+            row[j] = <floating> elu_negative(v) if v < 0 else v
     elif act == ACT_GELU:
         for j in range(size):
             row[j] = <floating> gelu(row[j] + (bias[j] if has_bias else 0))
@@ -170,11 +179,12 @@ cdef void activation_derivative(int act, const floating* a, const floating* z,
         for i in range(size):
             delta[i] = delta[i] if a[i] > 0 else delta[i] * (a[i] + 1)
     elif act == ACT_PRELU:
-        # f' = 1 where z > 0, else the column's slope
+        # f' = 1 where z >= 0, else the column's slope
         for i in range(n_rows):
             for j in range(n_cols):
-                if z[i * n_cols + j] < 0:
-                    delta[i * n_cols + j] = delta[i * n_cols + j] * slopes[j]
+                delta[i * n_cols + j] = (delta[i * n_cols + j] * slopes[j]
+                                         if z[i * n_cols + j] < 0
+                                         else delta[i * n_cols + j])
     elif act == ACT_GELU:
         for i in range(size):
             delta[i] = <floating> (delta[i] * gelu_derivative(z[i]))

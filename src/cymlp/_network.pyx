@@ -639,8 +639,8 @@ cdef double backward(const LayoutC* L, const floating* params, floating* grads,
             memset(gs, 0, fan_in * sizeof(floating))
             for i in range(n):
                 for j in range(fan_in):
-                    if y_in[i * fan_in + j] < 0:
-                        gs[j] = gs[j] + below[i * fan_in + j] * y_in[i * fan_in + j]
+                    gs[j] = gs[j] + (below[i * fan_in + j] * y_in[i * fan_in + j]
+                                     if y_in[i * fan_in + j] < 0 else 0)
             for j in range(fan_in):
                 gs[j] = gs[j] / <floating> sw_sum
         activation_derivative(L.act[l], acts + cap * L.cum[l], y_in, below, n, fan_in,

@@ -1,0 +1,93 @@
+"""Cost of cymlp's extras (beyond scikit-learn) and of its diagnostics.
+
+* ``Extras.time_fit``: one tabular fit (20-100-5, batch 200, adam, fixed
+  epochs) with each extra switched on in turn; 'default' is the
+  scikit-learn-equivalent path, so each row reads as the extra's cost. That
+  the default path is no slower than before is what ``asv continuous``
+  between two commits shows on 'default' (and on every other module).
+* ``GradientNorms.time_epoch``: one training epoch through the kernel's
+  EpochRunner with the per-layer gradient norms (``gradient_norms_``) on and
+  off; the issue's target is a cost below 3 % of fit time.
+"""
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from .common import ConvergenceWarning  # noqa: F401  (filters the warning)
+
+EXTRAS = {
+    "default": {},
+    "leaky_relu": {"activation": "leaky_relu"},
+    "prelu": {"activation": "prelu"},
+    "elu": {"activation": "elu"},
+    "gelu": {"activation": "gelu"},
+    "per_layer": {"hidden_layer_sizes": (50, 50), "activation": ["tanh", "relu"]},
+    "dropout": {"dropout": 0.2},
+    "batch_norm": {"batch_norm": True},
+    "class_weight": {"class_weight": "balanced"},
+}
+
+
+def _tabular():
+    from sklearn.datasets import make_classification
+
+    return make_classification(n_samples=10_000, n_features=20, n_informative=12,
+                               n_classes=5, random_state=0)
+
+
+class Extras:
+    params = [list(EXTRAS)]
+    param_names = ["extra"]
+
+    def setup(self, extra):
+        try:
+            from cymlp import MLPClassifier
+        except ImportError as exc:
+            raise NotImplementedError(str(exc))
+        self.X, self.y = _tabular()
+        kw = dict(hidden_layer_sizes=(100,), max_iter=5, tol=0, n_iter_no_change=5,
+                  random_state=0)
+        kw.update(EXTRAS[extra])
+        self.estimator = MLPClassifier(**kw)
+        self.limits = threadpool_limits(1)
+
+    def teardown(self, extra):
+        self.limits.restore_original_limits()
+
+    def time_fit(self, extra):
+        self.estimator.fit(self.X, self.y)
+
+    def track_train_score(self, extra):
+        return self.estimator.fit(self.X, self.y).score(self.X, self.y)
+
+
+class GradientNorms:
+    params = [["on", "off"]]
+    param_names = ["gradient_norms"]
+
+    def setup(self, norms):
+        try:
+            from cymlp import _network
+        except ImportError as exc:
+            raise NotImplementedError(str(exc))
+        X, y = _tabular()
+        Y = np.eye(5)[y]
+        layout = _network.Layout([20, 100, 5], ["relu"], "log_loss")
+        rng = np.random.RandomState(0)
+        params = rng.uniform(-0.1, 0.1, layout.n_params)
+        ws = _network.Workspace(layout, 200, np.float64, True)
+        self.order = np.arange(len(X), dtype=np.intp)
+        self.runner = _network.EpochRunner(
+            layout, ws, params, np.empty_like(params), np.zeros_like(params),
+            np.zeros_like(params), np.zeros(0), np.ascontiguousarray(X), Y, None,
+            self.order, 200, _network.SOLVER_CODES["adam"], 0.9, True, 0.9, 0.999,
+            1e-8, np.zeros(1, dtype=np.int64), 1e-4,
+            np.zeros(2) if norms == "on" else None,
+        )
+        self.limits = threadpool_limits(1)
+
+    def teardown(self, norms):
+        self.limits.restore_original_limits()
+
+    def time_epoch(self, norms):
+        self.runner.run(1e-3)
