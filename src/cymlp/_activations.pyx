@@ -12,7 +12,7 @@ column, ``slopes[j]``; 'elu' has alpha = 1; 'gelu' is the exact erf form.
 
 from libc.math cimport fabs, fabsf, copysign, copysignf, erf, expm1, exp
 
-from ._fastmath cimport exp_inline
+from ._fastmath cimport exp_inline, tanh_inline
 
 ACTIVATION_CODES = {
     "identity": ACT_IDENTITY,
@@ -35,30 +35,8 @@ cdef inline floating logistic(floating x) noexcept nogil:
 
 
 cdef inline floating fast_tanh(floating x) noexcept nogil:
-    """tanh(x) within a few ulp, branch-free (libm's tanh is slow and scalar).
-
-    Near 0, the odd Taylor series x - x^3/3 + 2x^5/15 - ...; elsewhere
-    sign(x) (1 - e) / (1 + e) with e = exp(-2|x|). Both are computed and
-    one is selected, so a loop over tanh vectorizes.
-    """
-    cdef floating ax, e, x2, small, big
-    if floating is float:
-        ax = fabsf(x)
-        x2 = x * x
-        small = x + x * x2 * (<float> -0.33333334 + x2 * (<float> 0.13333334
-                              + x2 * <float> -0.053968254))
-        e = <float> exp_inline(-2 * <double> ax)
-        big = copysignf((1 - e) / (1 + e), x)
-        return small if ax < <float> 0.0625 else big
-    else:
-        ax = fabs(x)
-        x2 = x * x
-        small = x + x * x2 * (-1.0 / 3 + x2 * (2.0 / 15 + x2 * (-17.0 / 315
-            + x2 * (62.0 / 2835 + x2 * (-1382.0 / 155925 + x2 * (21844.0 / 6081075
-            + x2 * (-929569.0 / 638512875)))))))
-        e = exp_inline(-2 * ax)
-        big = copysign((1 - e) / (1 + e), x)
-        return small if ax < 0.0625 else big
+    """tanh(x) within a few ulp (libm's tanh is slow and scalar)."""
+    return <floating> tanh_inline(x)
 
 
 cdef bint needs_input(int act) noexcept nogil:

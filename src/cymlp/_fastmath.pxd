@@ -5,6 +5,9 @@
 # within 2 ulp of libm's results (tests/test_kernels.py checks them through
 # the activations and losses), and give the same answer on every ISA.
 
+from libc.math cimport copysign, fabs
+
+
 cdef union Bits64:
     double d
     long long i
@@ -61,3 +64,27 @@ cdef inline double log_positive(double x) noexcept nogil:
     return e * 0.6931471803691238 + (2.0 * s + 2.0 * s * p + e * 1.9082149292705877e-10)
 
 
+
+
+cdef inline double tanh_inline(double x) noexcept nogil:
+    """tanh(x) within a few ulp, branch-free: sign(x) * -m / (2 + m) with
+    m = expm1(-2|x|), which keeps full relative accuracy near 0.
+
+    expm1(y) = 2^k (1 + q) - 1 = 2^k q + (2^k - 1) with y = k ln 2 + r,
+    |r| <= ln 2 / 2 and q = expm1(r) by its Taylor series to degree 13.
+    """
+    cdef Bits64 t, s
+    cdef double y, k, r, q, m
+    y = -2.0 * (-x if x < 0 else x)
+    y = -40.0 if y < -40.0 else y          # expm1(-40) rounds to -1; NaN passes
+    t.d = y * 1.4426950408889634 + 6755399441055744.0
+    k = t.d - 6755399441055744.0
+    r = y - k * 0.6931471803691238 - k * 1.9082149292705877e-10
+    q = r * (1.0 + r * (1.0 / 2 + r * (1.0 / 6 + r * (1.0 / 24 + r * (1.0 / 120
+        + r * (1.0 / 720 + r * (1.0 / 5040 + r * (1.0 / 40320 + r * (1.0 / 362880
+        + r * (1.0 / 3628800 + r * (1.0 / 39916800 + r * (1.0 / 479001600.0
+        + r * (1.0 / 6227020800.0)))))))))))))
+    s.i = (t.i - 0x4338000000000000LL + 1023) << 52     # 2^k, k in [-58, 0]
+    m = s.d * q + (s.d - 1.0)
+    m = -m / (2.0 + m)
+    return copysign(fabs(m), x)
