@@ -29,6 +29,7 @@ from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import _network
+from ._callbacks import FitCallbacks
 from ._optim import make_optimizer
 from ._params import (
     PARAMETER_CONSTRAINTS,
@@ -256,7 +257,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
             # One subtask per epoch (per L-BFGS iteration, plus the one left
             # open when scipy stops, as in scikit-learn's LogisticRegression).
             n_tasks = 1 if incremental else self.max_iter + (self.solver == "lbfgs")
-            callbacks = _Callbacks(self._init_callback_context(max_subtasks=n_tasks),
+            callbacks = FitCallbacks(self._init_callback_context(max_subtasks=n_tasks),
                                    self, X, y, sample_weight)
         snapshot = dict(self.__dict__)
         try:
@@ -656,57 +657,6 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
-
-
-class _Callbacks:
-    """scikit-learn's callback hooks around one fit: a task per epoch/iteration.
-
-    Hooks get the data as passed to fit and, lazily, a fitted copy of the
-    estimator at the end of each task (``reconstruction_attributes``).
-    """
-
-    def __init__(self, context, estimator, X, y, sample_weight):
-        self.context = context
-        self.estimator = estimator
-        self.X = X
-        self.y = y
-        self.metadata = None if sample_weight is None else {"sample_weight": sample_weight}
-        self.task = None
-
-    def _hook_args(self):
-        return {"estimator": self.estimator, "X": self.X, "y": self.y,
-                "metadata": self.metadata}
-
-    def begin_fit(self):
-        self.context.call_on_fit_task_begin(**self._hook_args())
-
-    def end_fit(self):
-        self.context.call_on_fit_task_end(**self._hook_args(),
-                                          reconstruction_attributes={})
-
-    def begin_task(self, name):
-        self.task = self.context.subcontext(task_name=name)
-        self.task.call_on_fit_task_begin(**self._hook_args())
-
-    def end_task(self, params):
-        """End the open task with the model at ``params``; True asks to stop."""
-        estimator = self.estimator
-
-        def attributes():
-            flat = np.array(params, dtype=estimator._params_flat.dtype)
-            coefs, intercepts = estimator._layout().views(flat)
-            return {"_params_flat": flat, "_running_flat": estimator._running_flat.copy(),
-                    "coefs_": coefs, "intercepts_": intercepts}
-
-        task, self.task = self.task, None
-        return bool(task.call_on_fit_task_end(**self._hook_args(),
-                                              reconstruction_attributes=attributes))
-
-    def close_task(self):
-        """End a task left open (interrupt, or the one scipy never ran), empty."""
-        if self.task is not None:
-            task, self.task = self.task, None
-            task.call_on_fit_task_end(estimator=self.estimator)
 
 
 _VIEW_ATTRIBUTES = (
