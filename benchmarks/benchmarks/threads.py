@@ -2,11 +2,12 @@
 fits in sequence, and GridSearchCV(n_jobs=2) on joblib's threading backend
 against n_jobs=1.
 
-cymlp trains without the GIL (one ``run_epoch`` call per epoch, ``with
-nogil``), so two fits in two threads should take about the time of one on a
-machine with two free cores; scikit-learn's MLP releases the GIL only inside
-its numpy calls. BLAS is held at one thread (threadpoolctl) so that the
-threads are the only parallelism.
+cymlp trains without the GIL (one kernel call per epoch, ``with nogil``;
+outside the main thread it never takes the GIL between batches), so two fits
+in two threads should take about the time of one on a machine with two free
+cores; scikit-learn's MLP releases the GIL only inside its numpy calls.
+BLAS is held at one thread (threadpoolctl) so that the threads are the only
+parallelism.
 
 Workload: the tabular 20-100-5 classifier on the first 5000 rows of the
 ``tabular`` data, batch 200, a fixed number of epochs (``tol=0``,
@@ -16,12 +17,13 @@ Workload: the tabular 20-100-5 classifier on the first 5000 rows of the
   or 'threads';
 * ``GridSearch.time_grid_search``: wall time of an 8-fit grid search
   (4 candidates x 2 folds, ``refit=False``), ``n_jobs`` = 1 or 2;
-* ``*.track_speedup``: sequential time / threaded time (best of 3 each,
-  timed inside the track function so that one ``--quick`` run gives the
-  number; 2.0 is perfect scaling on two cores). ``implementation='numpy'``
-  is the control: two threads of large numpy GEMMs (GIL released for
-  milliseconds at a time). If it does not reach ~2 either, the machine had
-  no second free core and the other ratios mean little.
+* ``*.track_speedup``: sequential time / threaded time (best of 5 each,
+  interleaved, timed inside the track function so that one ``--quick`` run
+  gives the number; 2.0 is perfect scaling on two cores).
+  ``implementation='numpy'`` is the control: two threads of large numpy
+  GEMMs (GIL released for milliseconds at a time). If it does not reach ~2
+  either, the machine had no second free core and the other ratios mean
+  little.
 """
 
 import functools
@@ -34,11 +36,11 @@ from threadpoolctl import threadpool_limits
 from .common import IMPLEMENTATIONS, _tabular, fixed_epochs, get_estimator_class
 
 N_SAMPLES = 5_000
-EPOCHS = 20
+EPOCHS = 50
 PARAMS = dict(hidden_layer_sizes=(100,), batch_size=200, random_state=0,
               **fixed_epochs(EPOCHS))
 GRID = {"alpha": [1e-4, 1e-3], "learning_rate_init": [1e-3, 2e-3]}
-GRID_EPOCHS = 40  # on half the rows (cv=2): about one TwoFits fit per fit
+GRID_EPOCHS = 100  # on half the rows (cv=2): about one TwoFits fit per fit
 
 
 @functools.lru_cache(maxsize=None)
@@ -64,13 +66,20 @@ def _in_sequence(funcs):
         f()
 
 
-def _best_time(func, repeats=3):
-    best = float("inf")
+def _timed(func):
+    tic = time.perf_counter()
+    func()
+    return time.perf_counter() - tic
+
+
+def _speedup(sequential, parallel, repeats=5):
+    """Best sequential time / best parallel time, the two interleaved so that
+    a burst of load from other processes hits both alike."""
+    best_sequential = best_parallel = float("inf")
     for _ in range(repeats):
-        tic = time.perf_counter()
-        func()
-        best = min(best, time.perf_counter() - tic)
-    return best
+        best_sequential = min(best_sequential, _timed(sequential))
+        best_parallel = min(best_parallel, _timed(parallel))
+    return best_sequential / best_parallel
 
 
 def _gemm_work():
@@ -138,9 +147,8 @@ class TwoFitsScaling(_ThreadBenchmark):
         self._limit_blas()
 
     def track_speedup(self, implementation):
-        sequential = _best_time(lambda: _in_sequence(self.funcs))
-        threaded = _best_time(lambda: _in_threads(self.funcs))
-        return sequential / threaded
+        return _speedup(lambda: _in_sequence(self.funcs),
+                        lambda: _in_threads(self.funcs))
 
     track_speedup.unit = "x (2 = perfect on 2 cores)"
 
@@ -191,6 +199,6 @@ class GridSearchScaling(_ThreadBenchmark):
         self._limit_blas()
 
     def track_speedup(self, implementation):
-        return _best_time(self.runs[1]) / _best_time(self.runs[2])
+        return _speedup(self.runs[1], self.runs[2])
 
     track_speedup.unit = "x (2 = perfect on 2 cores)"

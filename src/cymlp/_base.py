@@ -582,7 +582,8 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
             last_x[0] = intermediate_result.x
             norms.append(norms_now.copy())
             if callbacks is not None:
-                callbacks.end_task(intermediate_result.x)
+                if callbacks.end_task(intermediate_result.x):
+                    raise StopIteration  # a callback asked to stop: scipy ends here
                 callbacks.begin_task("lbfgs-iter")
 
         if callbacks is not None:
@@ -605,7 +606,10 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
             self.n_iter_ = len(norms)
             self.loss_ = float(loss_grad(params.astype(np.float64))[0])
         else:
-            self.n_iter_ = _check_optimize_result("lbfgs", opt_res, self.max_iter)
+            if opt_res.status == 99:  # stopped by a callback, not a convergence failure
+                self.n_iter_ = opt_res.nit
+            else:
+                self.n_iter_ = _check_optimize_result("lbfgs", opt_res, self.max_iter)
             self.loss_ = opt_res.fun
             params[:] = opt_res.x
         finally:
