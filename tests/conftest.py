@@ -24,7 +24,7 @@ _SUPPRESSED = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.fil
 
 settings.register_profile(
     "cymlp-ci",
-    max_examples=60,
+    max_examples=200,
     deadline=None,
     derandomize=True,
     database=None,

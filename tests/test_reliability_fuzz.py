@@ -56,20 +56,20 @@ BUDGETS = [
 
 # What an error message must say, per problem of a case.
 MESSAGES = {
-    "no-samples": r"0 sample",
+    "no-samples": r"0 sample|Expected 2D array",
     "nan-X": r"Input X contains NaN",
     "inf-X": r"Input X contains infinity",
     "nan-y": r"Input y contains NaN",
     "inf-y": r"Input y contains infinity",
-    "complex": r"Complex data not supported",
-    "string": r"could not convert string to float",
+    "complex": r"[Cc]omplex",
+    "string": r"could not convert string to float|bytes/strings",
     "wrong-features": r"features",
     "early-stopping": (r"validation set is too small|train set will be empty|"
                        r"test_size|least populated class|number of classes|"
                        r"early_stopping"),
     "dropout-lbfgs": r"dropout needs a stochastic solver",
     "class-weight": r"class_weight|[Cc]lass weight|classes.*not in class_weight",
-    "diverges": r"non-finite parameter weights",
+    "diverges": r"non-finite (parameter weights|loss|outputs)",
     "partial-fit-classes": r"classes",
 }
 
@@ -114,7 +114,8 @@ def assert_error_names_problem(exc, problems):
 
 @st.composite
 def matrices(draw, n, d, dtype=None, layout=None):
-    """(X as passed, X as float64 C array or None when not convertible, problems)."""
+    """(X as passed, X as a float64 C array or None if not convertible, the
+    problems of X that fit must name, whether X holds huge values)."""
     rng = np.random.RandomState(draw(st.integers(0, 2**32 - 1)))
     dtype = dtype or draw(st.sampled_from(DTYPES))
     layout = layout or draw(st.sampled_from(LAYOUTS))
@@ -161,7 +162,8 @@ def matrices(draw, n, d, dtype=None, layout=None):
             problems.add("nan-X")
         if np.isinf(dense).any():
             problems.add("inf-X")
-    huge = bool(dense is not None and dense.size and np.nanmax(np.abs(dense)) > 1e15)
+    huge = bool(dense is not None
+                and np.abs(dense[np.isfinite(dense)]).max(initial=0.0) > 1e15)
 
     if layout in ("csr", "csc", "coo") and dtype in SPARSE_DTYPES:
         X = {"csr": sp.csr_matrix, "csc": sp.csc_matrix, "coo": sp.coo_matrix}[layout](X)
@@ -182,7 +184,7 @@ def matrices(draw, n, d, dtype=None, layout=None):
 def targets(rng, task, n, n_out):
     if task == "binary":
         labels = [np.array([0, 1]), np.array(["no", "yes"], dtype=object),
-                  np.array([-1.0, 2.5])][rng.randint(3)]
+                  np.array([-1.0, 2.0])][rng.randint(3)]
         return labels[rng.randint(0, 2, n)]
     if task == "multiclass":
         return rng.randint(0, n_out, n)
@@ -252,8 +254,13 @@ def can_diverge(params, huge):
         or params["learning_rate_init"] >= 1.0
         or params["alpha"] * params["learning_rate_init"] >= 1.0
         or params.get("loss") == "poisson"
-        or (params["solver"] == "sgd" and params["momentum"] == 1.0
-            and params["learning_rate_init"] >= 0.1)
+        # SGD steps are not bounded: with lr 0.1 and one-sample batches a deep
+        # linear net grows its weights doubly exponentially (scikit-learn too)
+        or (params["solver"] == "sgd" and params["learning_rate_init"] >= 0.1)
+        # Adam without second-moment memory divides a remembered first moment
+        # by epsilon alone as soon as a gradient is zero (dead or dropped unit)
+        or (params["solver"] == "adam" and params["beta_2"] == 0.0
+            and params["epsilon"] < 1e-3)
     )
 
 
@@ -314,6 +321,22 @@ def predictions(est, X):
     return est.predict(X)
 
 
+def assert_same_as_dense(est, X, out, dense, huge):
+    """The layout X came in does not change the prediction.
+
+    Dense input of any order, stride or dtype is converted to the same
+    C-contiguous array before the kernels see it: the same output, bitwise.
+    Sparse input takes another kernel (another summation order): the same up
+    to rounding, checked on moderate values only (huge ones cancel).
+    """
+    ref = predictions(est, dense)
+    if not sp.issparse(X):
+        np.testing.assert_array_equal(out, ref)
+    elif not huge and np.abs(dense).max(initial=0.0) <= 1e4:
+        rtol = 1e-3 if est._params_flat.dtype == np.float32 else 1e-7
+        np.testing.assert_allclose(out, ref, rtol=rtol, atol=rtol)
+
+
 def check_fitted_predictions(est, X, dense, n, task, huge):
     out = predictions(est, X)
     assert out.shape[0] == n
@@ -325,12 +348,8 @@ def check_fitted_predictions(est, X, dense, n, task, huge):
             assert labels.shape == out.shape
         else:
             assert np.isin(labels, est.classes_).all()
-    if dense is not None and not huge:
-        # The layout X came in does not change the prediction
-        ref = predictions(est, dense.astype(est._params_flat.dtype))
-        rtol = 1e-4 if est._params_flat.dtype == np.float32 else 1e-9
-        scale = max(1.0, float(np.abs(ref).max()))
-        np.testing.assert_allclose(out, ref, rtol=rtol, atol=rtol * scale)
+    if dense is not None:
+        assert_same_as_dense(est, X, out, dense, huge)
     for layer in est.hidden_activations(X):
         assert layer.shape[0] == n
 
@@ -427,11 +446,7 @@ def predict_property(case):
     assert not case["problems"], f"predicted despite {case['problems']}"
     assert out.shape[0] == case["n"]
     assert np.isfinite(out).all(), "non-finite prediction for finite input"
-    if not case["huge"]:
-        ref = predictions(est, case["dense"])
-        rtol = 1e-4 if est._params_flat.dtype == np.float32 else 1e-9
-        np.testing.assert_allclose(out, ref, rtol=rtol,
-                                   atol=rtol * max(1.0, float(np.abs(ref).max())))
+    assert_same_as_dense(est, X, out, case["dense"], case["huge"])
 
 
 @pytest.mark.parametrize("profile", BUDGETS)
@@ -521,3 +536,138 @@ def parameter_property(case):
 @pytest.mark.parametrize("profile", BUDGETS)
 def test_fuzz_parameters(profile):
     run_property(parameter_property, parameter_cases(), profile)
+
+
+# --------------------------------------------------------------------------
+# Cases the fuzzers found, pinned as plain tests
+# --------------------------------------------------------------------------
+
+
+def _outcome(fit_and_predict):
+    """('ok', output) or ('error', exception) of a fit-and-predict call."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return "ok", fit_and_predict()
+        except Exception as exc:  # noqa: BLE001 - the test judges the type
+            return "error", exc
+
+
+def assert_finite_or_named_error(fit_and_predict, *patterns):
+    kind, value = _outcome(fit_and_predict)
+    if kind == "ok":
+        assert np.isfinite(np.asarray(value, dtype=float)).all(), (
+            f"no error, but non-finite output {value}")
+    else:
+        assert_error_names_problem(value, patterns)
+
+
+@pytest.mark.parametrize("kind", ["regressor", "classifier"])
+def test_float32_model_given_values_beyond_float32_range(kind):
+    # Found by test_fuzz_predict: a float32 model casts float64 input to
+    # float32; 1e300 becomes inf and the output NaN, with no error.
+    rng = np.random.RandomState(0)
+    X = rng.randn(30, 4)
+    est = (MLPRegressor(hidden_layer_sizes=(5,), max_iter=5, random_state=0)
+           if kind == "regressor" else MLPClassifier((5,), max_iter=5, random_state=0))
+    y = X[:, 0] if kind == "regressor" else (X[:, 0] > 0).astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X.astype(np.float32), y)
+    X_big = X.copy()
+    X_big[1, 2] = 1e300  # finite in float64, inf in float32
+    assert_finite_or_named_error(lambda: predictions(est, X_big),
+                                 "float32", "too large", "range")
+
+
+def test_fit_whose_final_loss_is_not_finite_is_refused():
+    # Found by test_fuzz_fit: Poisson loss, L-BFGS, exp(X @ W) overflows at the
+    # initial weights; fit returned with loss_ = nan and predicted inf.
+    X = np.array([[120.96239051, 1073.79295248]])
+    est = MLPRegressor(loss="poisson", hidden_layer_sizes=(), solver="lbfgs", alpha=100.0,
+                       max_iter=4, random_state=2, weight_init="he_normal")
+    assert_finite_or_named_error(lambda: est.fit(X, [3.0]).predict(X),
+                                 MESSAGES["diverges"], "non-finite", "loss")
+
+
+def test_fit_whose_weights_overflow_the_output_is_refused():
+    # Found by test_fuzz_fit: one SGD step with learning_rate_init=1e300 leaves
+    # finite weights (and a finite loss_, measured before the step) whose
+    # output is inf on the training data.
+    X = np.array([[1.76405235]])
+    est = MLPRegressor(hidden_layer_sizes=(1,), activation="identity", solver="sgd",
+                       learning_rate_init=1e300, momentum=0.0, max_iter=1,
+                       shuffle=False, random_state=0)
+    assert_finite_or_named_error(lambda: est.fit(X, [0.4]).predict(X),
+                                 MESSAGES["diverges"], "non-finite", "loss")
+
+
+def test_minibatch_with_zero_total_sample_weight():
+    # A minibatch whose sample weights are all 0 divides its gradient by 0:
+    # the fit fails with "non-finite parameter weights ... large values",
+    # which blames the data, not the weights (scikit-learn: ZeroDivisionError).
+    rng = np.random.RandomState(0)
+    X = rng.randn(30, 4)
+    sample_weight = np.ones(30)
+    sample_weight[:10] = 0.0
+    est = MLPRegressor(hidden_layer_sizes=(5,), batch_size=10, shuffle=False,
+                       max_iter=3, random_state=0)
+    assert_finite_or_named_error(
+        lambda: est.fit(X, X[:, 0], sample_weight=sample_weight).predict(X),
+        r"[Ss]ample.?weight")
+
+
+@pytest.mark.parametrize("class_weight", [
+    {0: 0.0, 1: 0.0, 2: 0.0},  # all samples weigh 0
+    {0: np.inf, 1: 1.0, 2: 1.0},
+    {0: np.nan, 1: 1.0, 2: 1.0},
+], ids=["all-zero", "inf", "nan"])
+def test_class_weight_that_makes_sample_weights_invalid(class_weight):
+    # Found by test_fuzz_parameters: class weights multiply sample_weight after
+    # sample_weight was checked, so 0/inf/NaN class weights reach the solver
+    # and surface as "non-finite parameter weights ... large values".
+    rng = np.random.RandomState(0)
+    X = rng.randn(40, 3)
+    est = MLPClassifier((4,), class_weight=class_weight, solver="sgd", max_iter=3,
+                        random_state=0)
+    assert_finite_or_named_error(lambda: est.fit(X, rng.randint(0, 3, 40)).predict_proba(X),
+                                 "class_weight", r"[Ss]ample.?weight")
+
+
+@pytest.mark.parametrize("sizes", [["3"], [None], [[3]], [np.nan], [np.inf], [2**62]],
+                         ids=["str", "None", "nested", "nan", "inf", "2**62"])
+def test_bad_hidden_layer_sizes_entries_are_named(sizes):
+    # Found by test_fuzz_parameters: bad entries inside a hidden_layer_sizes
+    # list raise numpy/int() errors (OverflowError for inf and 2**62) that do
+    # not say which parameter is wrong.
+    X = np.random.RandomState(0).randn(10, 2)
+    kind, exc = _outcome(lambda: MLPRegressor(hidden_layer_sizes=sizes, max_iter=1)
+                         .fit(X, X[:, 0]))
+    assert kind == "error"
+    if isinstance(exc, MemoryError):
+        return  # a network too large to allocate
+    assert_error_names_problem(exc, ["hidden_layer_sizes"])
+
+
+def test_invscaling_with_huge_power_t():
+    # Found by test_fuzz_parameters: power_t=1e300 is valid ([0, inf)) but the
+    # 'invscaling' schedule computes (t + 1) ** power_t as a Python float and
+    # raises OverflowError after the first epoch (scikit-learn does the same).
+    X = np.random.RandomState(0).randn(40, 3)
+    est = MLPRegressor(hidden_layer_sizes=(4,), solver="sgd", learning_rate="invscaling",
+                       power_t=1e300, max_iter=3, random_state=0)
+    assert_finite_or_named_error(lambda: est.fit(X, X[:, 0]).predict(X), "power_t")
+
+
+def test_float32_adam_with_epsilon_below_float32_range():
+    # Found by test_fuzz_fit: epsilon=1e-300 is valid, but the float32 Adam
+    # step casts it to float32 (0.0); a parameter whose gradient and moments
+    # are exactly 0 (a constant-zero feature, a dropped unit, alpha=0) then
+    # steps by 0 / (sqrt(0) + 0) = NaN. float64 and scikit-learn train fine.
+    rng = np.random.RandomState(0)
+    X = rng.randn(30, 3)
+    X[:, 1] = 0.0
+    est = MLPRegressor(hidden_layer_sizes=(3,), solver="adam", alpha=0.0, epsilon=1e-300,
+                       max_iter=3, random_state=0)
+    assert_finite_or_named_error(lambda: est.fit(X.astype(np.float32), X[:, 0]).predict(X),
+                                 "epsilon")

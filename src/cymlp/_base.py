@@ -50,17 +50,26 @@ _NON_FINITE = (
 
 
 def kernel_input(X, dtype):
-    """X as the kernels read it: C-contiguous dense, or a CSR (data, indices, indptr)."""
+    """X as the kernels read it: C-contiguous dense, or a CSR (data, indices, indptr).
+
+    Casting float64 data for a float32 model must not turn values beyond
+    float32's range into inf: that is a ValueError.
+    """
     if sp.issparse(X):
         X = X.tocsr()
         if X.nnz >= np.iinfo(np.int32).max or X.shape[1] >= np.iinfo(np.int32).max:
             raise ValueError("sparse X is too large: cymlp needs 32-bit sparse indices")
-        return (
-            np.ascontiguousarray(X.data, dtype=dtype),
-            np.ascontiguousarray(X.indices, dtype=np.int32),
-            np.ascontiguousarray(X.indptr, dtype=np.int32),
+        data = np.ascontiguousarray(X.data, dtype=dtype)
+        converted = (data, np.ascontiguousarray(X.indices, dtype=np.int32),
+                     np.ascontiguousarray(X.indptr, dtype=np.int32))
+    else:
+        data = converted = np.ascontiguousarray(X, dtype=dtype)
+    if data.dtype != (X.data if sp.issparse(X) else X).dtype and not np.isfinite(data).all():
+        raise ValueError(
+            "Input X has values beyond the range of float32, the dtype this model "
+            "was fitted in; scale X or fit the model on float64 data."
         )
-    return np.ascontiguousarray(X, dtype=dtype)
+    return converted
 
 
 class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
@@ -173,10 +182,11 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
             # Unpickled arrays may borrow the pickle's memory (protocol 5): own
             # it, so that the views' base is the buffer itself.
             params, running = self._params_flat, self._running_flat
-            if params.base is not None:
-                params = params.copy()
-            if running.base is not None:
-                running = running.copy()
+            # also memory maps (joblib.load(mmap_mode=...)): a plain array
+            if type(params) is not np.ndarray or params.base is not None:
+                params = np.array(params)
+            if type(running) is not np.ndarray or running.base is not None:
+                running = np.array(running)
             self._bind_params(params, running)
 
     # ------------------------------------------------------------------
@@ -287,7 +297,12 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
         if sample_weight is not None or class_weights is not None:
             sample_weight = _check_sample_weight(sample_weight, X)
             if class_weights is not None:
-                sample_weight = sample_weight * class_weights
+                sample_weight = _check_sample_weight(sample_weight * class_weights, X)
+            if not sample_weight.sum() > 0:
+                raise ValueError(
+                    "The sample weights (times the class weights) must have a "
+                    f"positive sum, got {sample_weight.sum()}."
+                )
         if y.ndim == 1:
             y = y.reshape((-1, 1))
         n_samples, n_features = X.shape
@@ -313,9 +328,27 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
         else:
             self._fit_lbfgs(X, y, sample_weight, callbacks)
 
+        self._check_finite_result(X)
+        return self
+
+    def _check_finite_result(self, X):
+        """A fit must end with finite weights, a finite loss and finite outputs.
+
+        The output check runs one batch of training rows through the final
+        weights: weights that are finite but overflow the output fail here.
+        """
         if not np.isfinite(self._params_flat).all():
             raise ValueError(_NON_FINITE)
-        return self
+        if not math.isfinite(getattr(self, "loss_", 0.0)):
+            raise ValueError(
+                f"The fit ended with a non-finite loss ({self.loss_}). The input data "
+                "may contain large values and need to be preprocessed."
+            )
+        if X.shape[0] and not np.isfinite(self._forward_pass_fast(X[:200], False)).all():
+            raise ValueError(
+                "The fitted weights give non-finite outputs. The input data may "
+                "contain large values and need to be preprocessed."
+            )
 
     def _initialize(self, y, units, dtype, config):
         """Fresh network: output activation, weights drawn as scikit-learn draws them."""
@@ -579,7 +612,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
         last_x = [params.astype(np.float64)]
 
         def record(intermediate_result):
-            last_x[0] = intermediate_result.x
+            last_x[0] = intermediate_result.x.copy()  # scipy reuses its array
             norms.append(norms_now.copy())
             if callbacks is not None:
                 if callbacks.end_task(intermediate_result.x):

@@ -168,6 +168,11 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                     "Pass a dict of class weights instead."
                 )
             class_weights = compute_sample_weight(self.class_weight, y)
+            if not (np.isfinite(class_weights).all() and (class_weights >= 0).all()):
+                raise ValueError(
+                    "class_weight must give finite, non-negative weights, got "
+                    f"{self.class_weight!r}."
+                )
         y = self._label_binarizer.transform(y).astype(bool)
         return X, y, class_weights
 

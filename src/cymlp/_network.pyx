@@ -608,6 +608,10 @@ cdef int epoch(const LayoutC* L, floating* params, floating* grads, floating* st
             sw_sum = 0.0
             for i in range(nb):
                 sw_sum += swb[i]
+            if sw_sum == 0:
+                # a batch of zero total weight carries no gradient: no step
+                start += nb
+                continue
         forward(L, params, running, 0.1, &batch_src, rows, row_start, nb, ws, True)
         batch_loss = backward(L, params, grads, &batch_src, rows, row_start, nb, yb, swb,
                               sw_sum, alpha, 1.0, ws, grad_norms)
@@ -868,6 +872,8 @@ def loss_and_gradient(Layout layout, Workspace ws, const floating[::1] params,
         raise ValueError("the number of rows must be in [1, workspace capacity]")
     if sample_weight is not None:
         sw = &sample_weight[0]
+    if grad_norms.shape[0] != layout.c.n_layers - 1:
+        raise ValueError("grad_norms needs one entry per layer of weights")
     grad_norms[:] = 0.0
     with nogil:
         if sw == NULL:

@@ -37,9 +37,11 @@ class SGDState:
     def iteration_ends(self, time_step):
         """Apply the 'invscaling' schedule after an epoch."""
         if self.lr_schedule == "invscaling":
-            self.learning_rate = (
-                float(self.learning_rate_init) / (time_step + 1) ** self.power_t
-            )
+            try:
+                scale = (time_step + 1) ** self.power_t
+            except OverflowError:  # a huge power_t: the rate is 0
+                scale = math.inf
+            self.learning_rate = float(self.learning_rate_init) / scale
 
     def trigger_stopping(self, msg, verbose):
         """True to stop; with 'adaptive', divide the learning rate by 5 instead."""

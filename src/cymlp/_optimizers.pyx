@@ -8,6 +8,10 @@ results agree to the last bits.
 
 from libc.math cimport sqrt, sqrtf
 
+cdef extern from "<float.h>":
+    const float FLT_TRUE_MIN
+    const double DBL_TRUE_MIN
+
 
 cdef void sgd_step(floating* params, const floating* grads, floating* velocity,
                    Py_ssize_t size, double learning_rate, double momentum,
@@ -40,6 +44,8 @@ cdef void adam_step(floating* params, const floating* grads, floating* m, floati
     cdef floating c2 = <floating> (1 - beta_2)
     cdef floating neg_step = <floating> (-step_size)
     cdef floating eps = <floating> epsilon
+    if eps == 0 and epsilon > 0:
+        eps = <floating> (FLT_TRUE_MIN if floating is float else DBL_TRUE_MIN)
     cdef floating g, mi, vi
     for i in range(size):
         g = grads[i]

@@ -49,14 +49,28 @@ PARAMETER_CONSTRAINTS = {
 }
 
 
+# Larger layers could not be allocated anyway; past this, say so plainly.
+MAX_LAYER_SIZE = 2**31 - 1
+
+
 def hidden_layer_list(hidden_layer_sizes):
-    """``hidden_layer_sizes`` as a list of positive ints, or ValueError."""
+    """``hidden_layer_sizes`` as a list of positive ints, or a ValueError naming it."""
     sizes = hidden_layer_sizes
-    if not hasattr(sizes, "__iter__"):
+    if isinstance(sizes, str) or not hasattr(sizes, "__iter__"):
         sizes = [sizes]
     sizes = list(sizes)
-    if np.any(np.array(sizes) <= 0):
+    for size in sizes:
+        if isinstance(size, bool) or not isinstance(size, Integral):
+            raise ValueError(
+                "hidden_layer_sizes must hold integers (units per hidden layer), "
+                f"got {size!r} in {sizes}."
+            )
+    if any(s <= 0 for s in sizes):
         raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
+    if any(s > MAX_LAYER_SIZE for s in sizes):
+        raise ValueError(
+            f"hidden_layer_sizes entries must be at most {MAX_LAYER_SIZE}, got {sizes}."
+        )
     return [int(s) for s in sizes]
 
 

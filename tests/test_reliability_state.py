@@ -1,0 +1,416 @@
+"""Reliability of the estimator's state: diverging fits roll back, pickles restore.
+
+* A fit, warm-started fit or partial_fit whose weights become non-finite
+  raises ValueError and leaves every attribute exactly as it was before the
+  call (deep comparison of ``__dict__``, the same array objects, coefs_
+  still views of the flat buffer), and training afterwards goes on exactly
+  as if the failed call had never happened.
+* Fitted models of every kind survive pickle (protocols 2 to 5) and
+  joblib.dump/load (plain, compressed, memory-mapped): identical
+  predictions, coefs_/intercepts_ and the extras still views of the flat
+  buffer ``_params_flat``, and training resumes identically.
+"""
+
+import copy
+import io
+import pickle
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_array_equal
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
+
+from cymlp import MLPClassifier, MLPRegressor
+
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
+    pytest.mark.filterwarnings("ignore::RuntimeWarning"),  # overflow while diverging
+]
+
+NON_FINITE = "non-finite parameter weights"
+
+
+def data(kind="multiclass", n=120, d=6, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.randn(n, d)
+    if kind == "multiclass":
+        y = np.digitize(X[:, 0] + 0.5 * X[:, 1], [-0.5, 0.5])
+    elif kind == "binary":
+        y = (X[:, 0] > 0).astype(int)
+    elif kind == "multilabel":
+        y = np.c_[X[:, 0] > 0, X[:, 1] > 0, X[:, 0] + X[:, 2] > 0].astype(int)
+    elif kind == "multi-output":
+        y = X[:, :3] @ rng.randn(3, 3)
+    elif kind == "poisson":
+        y = rng.poisson(np.exp(0.3 * X[:, 0])).astype(float)
+    else:
+        y = X[:, 0] - 2 * X[:, 1] + 0.1 * rng.randn(n)
+    return X, y
+
+
+# --------------------------------------------------------------------------
+# Deep comparison of estimator states
+# --------------------------------------------------------------------------
+
+
+def assert_same_value(a, b, path):
+    """a and b hold the same values, recursively (NaN equals NaN)."""
+    if isinstance(a, np.ndarray):  # joblib may give memory-mapped fitted arrays
+        assert isinstance(b, np.ndarray), f"{path}: {type(b).__name__} is not an array"
+        assert a.dtype == b.dtype and a.shape == b.shape, path
+        assert_array_equal(a, b, err_msg=path)
+        return
+    assert type(a) is type(b), f"{path}: {type(a).__name__} != {type(b).__name__}"
+    if isinstance(a, (list, tuple)):
+        assert len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_same_value(x, y, f"{path}[{i}]")
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys(), f"{path}: keys {sorted(a)} != {sorted(b)}"
+        for key in a:
+            assert_same_value(a[key], b[key], f"{path}[{key!r}]")
+    elif isinstance(a, (float, np.floating)):
+        assert (a == b) or (np.isnan(a) and np.isnan(b)), f"{path}: {a} != {b}"
+    elif isinstance(a, np.random.RandomState):
+        assert_same_value(a.get_state(legacy=False), b.get_state(legacy=False), path)
+    elif isinstance(a, (int, str, bool, bytes, type(None), np.generic)):
+        assert a == b, f"{path}: {a!r} != {b!r}"
+    elif hasattr(a, "__dict__"):
+        assert_same_value(vars(a), vars(b), f"{path}.__dict__")
+    # other extension objects (the cached kernel Layout) are rebuilt on demand
+
+
+def state(est):
+    """The estimator's attributes, without the layout cache (not part of its state)."""
+    return {k: v for k, v in vars(est).items() if k != "_layout_cache"}
+
+
+def assert_same_state(est, snapshot):
+    assert_same_value(state(est), state(snapshot), type(est).__name__)
+
+
+def undo_blow_up(est, snapshot):
+    """Put back the constructor parameters the test changed to make the fit fail."""
+    est.set_params(**{name: snapshot.get_params()[name] for name in BLOW_UP})
+
+
+def assert_views_of_flat(est):
+    """coefs_, intercepts_ and the extras are views of the two flat buffers."""
+    flat, running = est._params_flat, est._running_flat
+    assert type(flat) is np.ndarray and type(running) is np.ndarray, (
+        f"buffers of type {type(flat).__name__}, {type(running).__name__}")
+    assert flat.base is None and running.base is None, "the buffers must own their memory"
+    assert flat.flags.writeable and flat.flags.c_contiguous
+    for name in ("coefs_", "intercepts_", "prelu_slopes_", "batch_norm_scale_",
+                 "batch_norm_shift_"):
+        for a in getattr(est, name):
+            if a is not None:
+                assert a.base is flat, f"{name} is not a view of _params_flat"
+    for name in ("batch_norm_running_mean_", "batch_norm_running_var_"):
+        for a in getattr(est, name):
+            if a is not None:
+                assert a.base is running, f"{name} is not a view of _running_flat"
+    assert sum(a.size for a in est.coefs_ + est.intercepts_) <= flat.size
+
+
+def assert_unfitted(est, cls, params):
+    with pytest.raises(NotFittedError):
+        check_is_fitted(est)
+    fresh = cls(**params)
+    assert_same_value(state(est), state(fresh), "unfitted estimator")
+
+
+# --------------------------------------------------------------------------
+# Diverging fits
+# --------------------------------------------------------------------------
+
+STOCHASTIC_KINDS = {
+    # name: (estimator class, data kind, constructor parameters)
+    "sgd-classifier": (MLPClassifier, "multiclass", dict(solver="sgd")),
+    "adam-classifier": (MLPClassifier, "binary", dict(solver="adam")),
+    "sgd-regressor": (MLPRegressor, "regression", dict(solver="sgd")),
+    "adam-multi-output": (MLPRegressor, "multi-output", dict(solver="adam")),
+    "extras": (MLPClassifier, "multiclass",
+               dict(activation=["prelu", "elu"], batch_norm=True, dropout=0.2,
+                    hidden_layer_sizes=(6, 5))),
+    "extras-regressor": (MLPRegressor, "regression",
+                         dict(activation=["gelu", "prelu"], batch_norm=True,
+                              dropout=[0.1, 0.0], hidden_layer_sizes=(6, 5),
+                              weight_init="he_uniform")),
+    "early-stopping": (MLPClassifier, "multiclass",
+                       dict(solver="sgd", early_stopping=True, n_iter_no_change=50)),
+    "float32": (MLPRegressor, "regression", dict(solver="adam")),
+}
+BLOW_UP = dict(learning_rate_init=1e300, batch_size=10)
+
+
+def make(name, **extra):
+    cls, kind, params = STOCHASTIC_KINDS[name]
+    params = dict(dict(hidden_layer_sizes=(5,), max_iter=4, random_state=0), **params,
+                  **extra)
+    X, y = data(kind)
+    if name == "float32":
+        X = X.astype(np.float32)
+    return cls, params, X, y
+
+
+@pytest.mark.parametrize("name", sorted(STOCHASTIC_KINDS))
+def test_diverging_fresh_fit_leaves_estimator_unfitted(name):
+    cls, params, X, y = make(name, **BLOW_UP)
+    est = cls(**params)
+    with pytest.raises(ValueError, match=NON_FINITE):
+        est.fit(X, y)
+    assert_unfitted(est, cls, params)
+    # and a sane fit afterwards is the one it would have been
+    est.set_params(learning_rate_init=1e-3).fit(X, y)
+    ref = cls(**dict(params, learning_rate_init=1e-3)).fit(X, y)
+    assert_array_equal(est._params_flat, ref._params_flat)
+
+
+@pytest.mark.parametrize("name", sorted(STOCHASTIC_KINDS))
+def test_diverging_warm_start_keeps_everything(name):
+    cls, params, X, y = make(name, warm_start=True)
+    est = cls(**params).fit(X, y)
+    snapshot = copy.deepcopy(est)
+    held = (est.coefs_, list(est.coefs_), est._params_flat, est.loss_curve_)
+    out = est.predict(X)
+    est.set_params(**BLOW_UP)
+    with pytest.raises(ValueError, match=NON_FINITE):
+        est.fit(X, y)
+    undo_blow_up(est, snapshot)
+    assert_same_state(est, snapshot)
+    # the same objects, not equal copies: arrays a user holds stay the model's
+    assert est.coefs_ is held[0] and all(a is b for a, b in zip(est.coefs_, held[1]))
+    assert est._params_flat is held[2] and est.loss_curve_ is held[3]
+    assert_views_of_flat(est)
+    assert_array_equal(est.predict(X), out)
+    # training goes on as if the failed call never happened
+    est.fit(X, y)
+    snapshot.fit(X, y)
+    assert_same_state(est, snapshot)
+
+
+@pytest.mark.parametrize("name", ["sgd-classifier", "sgd-regressor", "adam-multi-output",
+                                  "extras-regressor", "float32"])
+def test_diverging_partial_fit_keeps_everything(name):
+    # Adam's steps are bounded by its learning rate: classifiers (bounded
+    # loss) diverge on huge data only with SGD, several steps per call (and
+    # without batch norm, which normalizes the huge inputs away).
+    cls, params, X, y = make(name, batch_size=10)
+    if cls is MLPClassifier or name == "extras-regressor":
+        params["solver"] = "sgd"
+    classes = {"classes": np.unique(y)} if cls is MLPClassifier else {}
+    est = cls(**params)
+    est.partial_fit(X, y, **classes)
+    est.partial_fit(X, y)
+    snapshot = copy.deepcopy(est)
+    # partial_fit keeps its optimizer (and learning rate): blow up with the data
+    huge = 1e38 if X.dtype == np.float32 else 1e300
+    y_huge = y if cls is MLPClassifier else y * huge
+    with pytest.raises(ValueError, match=NON_FINITE):
+        est.partial_fit(X * huge, y_huge)
+    assert_same_state(est, snapshot)
+    assert_views_of_flat(est)
+    est.partial_fit(X, y)
+    snapshot.partial_fit(X, y)
+    assert_same_state(est, snapshot)
+
+
+@pytest.mark.parametrize("name", ["sgd-classifier", "sgd-regressor", "extras",
+                                  "extras-regressor"])
+def test_diverging_first_partial_fit_leaves_estimator_unfitted(name):
+    cls, params, X, y = make(name, **BLOW_UP)
+    classes = {"classes": np.unique(y)} if cls is MLPClassifier else {}
+    est = cls(**params)
+    with pytest.raises(ValueError, match=NON_FINITE):
+        est.partial_fit(X, y, **classes)
+    assert_unfitted(est, cls, params)
+
+
+def test_lbfgs_fit_with_non_finite_loss_is_refused_and_rolled_back():
+    # L-BFGS never accepts a step to non-finite weights, so this fit's weights
+    # stay finite; its loss does not (squares of 1e300 overflow). The fit
+    # returns with loss_ = nan and n_iter_ = 0 over the warm-started model.
+    # Expected, as for the stochastic solvers: ValueError, nothing changed.
+    X, y = data("regression")
+    est = MLPRegressor(hidden_layer_sizes=(5,), solver="lbfgs", max_iter=20,
+                       warm_start=True, random_state=0).fit(X, y)
+    snapshot = copy.deepcopy(est)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(ValueError):
+            est.fit(X * 1e300, y * 1e300)
+    assert_same_state(est, snapshot)
+
+
+# --------------------------------------------------------------------------
+# Pickle and joblib
+# --------------------------------------------------------------------------
+
+PICKLE_KINDS = {
+    "float32": lambda: (MLPClassifier((8, 4), max_iter=5, random_state=0), "multiclass",
+                        np.float32, False),
+    "prelu-batchnorm-dropout": lambda: (
+        MLPClassifier((6, 5), activation=["prelu", "gelu"], batch_norm=True,
+                      dropout=[0.2, 0.1], max_iter=5, random_state=0),
+        "multiclass", np.float64, False),
+    "float32-extras": lambda: (
+        MLPRegressor(hidden_layer_sizes=(6,), activation="prelu", batch_norm=True,
+                     dropout=0.3, max_iter=5, random_state=0),
+        "regression", np.float32, False),
+    "multilabel": lambda: (MLPClassifier((6,), max_iter=5, random_state=0), "multilabel",
+                           np.float64, False),
+    "sparse-trained": lambda: (MLPClassifier((6,), max_iter=5, random_state=0), "binary",
+                               np.float64, True),
+    "lbfgs": lambda: (MLPClassifier((6,), solver="lbfgs", max_iter=20, random_state=0),
+                      "multiclass", np.float64, False),
+    "lbfgs-batchnorm": lambda: (
+        MLPRegressor(hidden_layer_sizes=(6,), solver="lbfgs", batch_norm=True, max_iter=20,
+                     random_state=0), "regression", np.float64, False),
+    "regressor-multi-output": lambda: (
+        MLPRegressor(hidden_layer_sizes=(7, 3), max_iter=5, random_state=0),
+        "multi-output", np.float64, False),
+    "poisson": lambda: (MLPRegressor(loss="poisson", hidden_layer_sizes=(4,), max_iter=5,
+                                     random_state=0), "poisson", np.float64, False),
+    "sgd-early-stopping": lambda: (
+        MLPClassifier((6,), solver="sgd", early_stopping=True, max_iter=5, random_state=0),
+        "multiclass", np.float64, False),
+    "no-hidden-layer": lambda: (MLPRegressor(hidden_layer_sizes=(), max_iter=5,
+                                             random_state=0), "regression", np.float64,
+                                False),
+    "class-weight": lambda: (MLPClassifier((5,), class_weight="balanced", max_iter=5,
+                                           random_state=0), "multiclass", np.float64,
+                             False),
+}
+
+
+def fitted(kind):
+    est, data_kind, dtype, sparse = PICKLE_KINDS[kind]()
+    X, y = data(data_kind)
+    X = X.astype(dtype)
+    if sparse:
+        X = sp.csr_matrix(X)
+    return est.fit(X, y), X, y
+
+
+def outputs(est, X):
+    out = [est.predict(X)] + est.hidden_activations(X)
+    if isinstance(est, MLPClassifier):
+        out.append(est.predict_proba(X))
+    return out
+
+
+def dump_load(est, how, tmp_path):
+    if how == "pickle-5-out-of-band":
+        buffers = []
+        payload = pickle.dumps(est, protocol=5, buffer_callback=buffers.append)
+        return pickle.loads(payload, buffers=buffers)
+    if how.startswith("pickle-"):
+        return pickle.loads(pickle.dumps(est, protocol=int(how[-1])))
+    path = tmp_path / "model.joblib"
+    if how == "joblib":
+        joblib.dump(est, path)
+        return joblib.load(path)
+    if how == "joblib-compressed":
+        joblib.dump(est, path, compress=3)
+        return joblib.load(path)
+    assert how == "joblib-mmap"
+    joblib.dump(est, path)
+    return joblib.load(path, mmap_mode="r")
+
+
+HOWS = ["pickle-2", "pickle-3", "pickle-4", "pickle-5", "pickle-5-out-of-band", "joblib",
+        "joblib-compressed"]
+
+
+@pytest.mark.parametrize("how", HOWS)
+@pytest.mark.parametrize("kind", sorted(PICKLE_KINDS))
+def test_round_trip_predicts_identically(kind, how, tmp_path):
+    est, X, y = fitted(kind)
+    expected = outputs(est, X)
+    back = dump_load(est, how, tmp_path)
+    assert type(back) is type(est)
+    assert back._params_flat.dtype == est._params_flat.dtype
+    assert_views_of_flat(back)
+    assert_same_state(back, est)
+    for got, want in zip(outputs(back, X), expected):
+        assert_array_equal(got, want, strict=True)
+    # still views after predicting, and the original is independent
+    assert_views_of_flat(back)
+    assert not np.shares_memory(back._params_flat, est._params_flat)
+
+
+@pytest.mark.parametrize("how", ["pickle-2", "pickle-5", "pickle-5-out-of-band", "joblib"])
+@pytest.mark.parametrize("kind", ["float32", "prelu-batchnorm-dropout", "sparse-trained",
+                                  "lbfgs-batchnorm", "regressor-multi-output"])
+def test_round_trip_keeps_training_identically(kind, how, tmp_path):
+    est, X, y = fitted(kind)
+    back = dump_load(est, how, tmp_path)
+    for model in (est, back):
+        model.set_params(warm_start=True, max_iter=3).fit(X, y)
+    assert_array_equal(back._params_flat, est._params_flat, strict=True)
+    assert_same_state(back, est)
+    assert_views_of_flat(back)
+
+
+def test_round_trip_of_a_partial_fit_model_keeps_its_optimizer():
+    X, y = data("regression")
+    est = MLPRegressor(hidden_layer_sizes=(5,), solver="sgd", learning_rate="invscaling",
+                       random_state=0)
+    for _ in range(3):
+        est.partial_fit(X, y)
+    back = pickle.loads(pickle.dumps(est))
+    est.partial_fit(X, y)
+    back.partial_fit(X, y)
+    assert_same_state(back, est)
+
+
+def test_round_trip_of_replaced_coefs_keeps_them():
+    # A user may assign new arrays to coefs_; the pickle stores what predict uses
+    est, X, y = fitted("regressor-multi-output")
+    est.coefs_[0] = np.ascontiguousarray(est.coefs_[0] * 0.5)
+    expected = est.predict(X)
+    back = pickle.loads(pickle.dumps(est))
+    assert_array_equal(back.predict(X), expected)
+    assert_views_of_flat(back)
+
+
+def test_round_trip_of_unfitted_estimators():
+    for est in (MLPClassifier(activation=["relu", "gelu"], hidden_layer_sizes=(3, 2)),
+                MLPRegressor(dropout=0.2)):
+        back = pickle.loads(pickle.dumps(est))
+        assert back.get_params() == est.get_params()
+        with pytest.raises(NotFittedError):
+            check_is_fitted(back)
+
+
+def test_joblib_file_objects_round_trip():
+    est, X, y = fitted("prelu-batchnorm-dropout")
+    buffer = io.BytesIO()
+    joblib.dump(est, buffer)
+    buffer.seek(0)
+    back = joblib.load(buffer)
+    assert_array_equal(back.predict_proba(X), est.predict_proba(X))
+    assert_views_of_flat(back)
+
+
+@pytest.mark.parametrize("kind", ["float32-extras", "lbfgs-batchnorm", "multilabel"])
+def test_joblib_memory_mapped_load(kind, tmp_path):
+    # joblib.load(mmap_mode='r') hands __setstate__ np.memmap arrays; the model
+    # must end up with plain, owned, writable buffers whose views are coefs_,
+    # or every predict repacks the buffer and rebinds coefs_ (a copy per call,
+    # and a write to the estimator from predict, unsafe across threads).
+    est, X, y = fitted(kind)
+    back = dump_load(est, "joblib-mmap", tmp_path)
+    assert_views_of_flat(back)
+    flat, coefs = back._params_flat, back.coefs_
+    for got, want in zip(outputs(back, X), outputs(est, X)):
+        assert_array_equal(got, want)
+    assert back._params_flat is flat and back.coefs_ is coefs, "predict swapped the buffer"
+    back.set_params(warm_start=True, max_iter=2).fit(X, y)
+    est.set_params(warm_start=True, max_iter=2).fit(X, y)
+    assert_array_equal(back._params_flat, est._params_flat)
