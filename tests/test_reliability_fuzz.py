@@ -71,6 +71,7 @@ MESSAGES = {
     "class-weight": r"class_weight|[Cc]lass weight|classes.*not in class_weight",
     "diverges": r"non-finite (parameter weights|loss|outputs)",
     "partial-fit-classes": r"classes",
+    "float32-range": r"beyond the range of float32",
 }
 
 
@@ -432,6 +433,10 @@ def predict_cases(draw):
     X, dense, problems, huge = draw(matrices(n, d))
     if d != d_in:
         problems.add("wrong-features")
+    if (est.coefs_[0].dtype == np.float32 and dense is not None and dense.size
+            and np.abs(dense[np.isfinite(dense)]).max(initial=0) > np.finfo(np.float32).max):
+        # float64 values a float32 model cannot represent: a named ValueError
+        problems.add("float32-range")
     return dict(name=name, est=est, X=X, dense=dense, n=n, problems=problems, huge=huge)
 
 
