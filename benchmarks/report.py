@@ -183,10 +183,32 @@ def workload_labels():
 # --------------------------------------------------------------------------
 
 
+def extras_table(table):
+    """Cost of each cymlp extra (fit time / default fit time) and of the
+    gradient norms (epoch time with / without)."""
+    fit = table.get("extras.Extras.time_fit", {})
+    base = fit.get(("default",))
+    lines = []
+    if ok(base):
+        lines += ["| cymlp extra | fit time | relative to default |", "|---|---|---|"]
+        for key, value in fit.items():
+            lines.append(f"| {key[0]} | {fmt_time(value)} | "
+                         f"{value / base:.2f}x |" if ok(value) else f"| {key[0]} | n/a | |")
+    norms = table.get("extras.GradientNorms.time_epoch", {})
+    on, off = norms.get(("on",)), norms.get(("off",))
+    if ok(on) and ok(off):
+        lines.append(f"\nGradient norms (gradient_norms_): an epoch takes {fmt_time(on)} "
+                     f"with them and {fmt_time(off)} without: "
+                     f"{100 * (on / off - 1):+.1f}% of the epoch.")
+    return "\n".join(lines)
+
+
 def estimator_table(table, labels):
     order = labels.get("__order__", {})
-    classes = sorted({name.rsplit(".", 1)[0] for name in table
-                      if name.endswith(".time_fit")},
+    # classes parameterized by (implementation, threads); others have tables of their own
+    classes = sorted({name.rsplit(".", 1)[0] for name, values in table.items()
+                      if name.endswith(".time_fit")
+                      and all(len(k) >= 2 and k[0] in ("cymlp", "sklearn") for k in values)},
                      key=lambda c: (order.get(c, len(order)), c))
     rows, speedups = [], []
     for cls in classes:
@@ -233,6 +255,8 @@ def latency_table(table, labels):
         if not method.startswith("time_") or f"{cls}.time_fit" in table:
             continue
         values = table[name]
+        if not all(len(k) >= 2 and k[0] in ("cymlp", "sklearn") for k in values):
+            continue  # not an implementation comparison (extras, threads)
         for t in sorted({key[1] for key in values}):
             sk, cy = values.get(("sklearn", t)), values.get(("cymlp", t))
             rows.append([labels.get(cls, cls.split(".")[-1]),
@@ -293,6 +317,9 @@ def main(argv=None):
     lat = latency_table(table, labels)
     if lat:
         print("\n" + lat)
+    ex = extras_table(table)
+    if ex:
+        print("\n" + ex)
     gf = gflops_table(table, labels)
     if gf:
         print("\nAchieved GFLOP/s = 6 x n_weights x n_samples x epochs / fit "
