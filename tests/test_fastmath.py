@@ -1,0 +1,70 @@
+"""The kernels' branch-free exp, log and tanh (``_fastmath.pxd``) against
+numpy/scipy, through the activations and output layers that use them."""
+
+import numpy as np
+import pytest
+from scipy.special import expit
+
+from cymlp._activations import activate
+from cymlp._losses import loss_delta, output_forward
+
+
+def _ulps(ours, reference):
+    reference = np.asarray(reference, dtype=np.float64)
+    ok = np.isfinite(reference) & (reference != 0)
+    return np.max(np.abs(ours[ok] - reference[ok]) / np.spacing(np.abs(reference[ok])))
+
+
+def _grid():
+    rng = np.random.RandomState(0)
+    small = np.logspace(-300, 0, 20_000)
+    return np.concatenate([rng.uniform(-40, 40, 50_000), small, -small,
+                           np.linspace(-0.2, 0.2, 20_001)])
+
+
+@pytest.mark.parametrize("name, reference, max_ulps", [
+    ("tanh", np.tanh, 4),
+    ("logistic", expit, 6),
+    ("elu", lambda v: np.where(v > 0, v, np.expm1(v)), 16),
+])
+def test_activation_values_within_a_few_ulps(name, reference, max_ulps):
+    x = _grid()
+    z = x.reshape(1, -1).copy()
+    activate(name, z, np.zeros(z.shape[1]))
+    assert _ulps(z[0], reference(x)) <= max_ulps
+
+
+def test_special_values_pass_through():
+    z = np.array([[np.nan, np.inf, -np.inf, 0.0, 800.0, -800.0]])
+    for name, expected in [("tanh", [np.nan, 1, -1, 0, 1, -1]),
+                           ("logistic", [np.nan, 1, 0, 0.5, 1, 0])]:
+        out = z.copy()
+        activate(name, out, np.zeros(6))
+        np.testing.assert_array_equal(out[0], expected)
+
+
+def test_softmax_and_exp_outputs_match_numpy():
+    rng = np.random.RandomState(1)
+    z = rng.uniform(-30, 30, (200, 7))
+    out = z.copy()
+    output_forward("log_loss", out, np.zeros(7))
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(out, e / e.sum(axis=1, keepdims=True), rtol=4e-16 * 8)
+    out = z.copy()
+    output_forward("poisson", out, np.zeros(7))
+    assert _ulps(out.ravel(), np.exp(z).ravel()) <= 2
+
+
+def test_log_in_the_log_losses_within_a_few_ulps():
+    rng = np.random.RandomState(2)
+    eps = np.finfo(np.float64).eps
+    p = np.concatenate([10 ** rng.uniform(np.log10(eps), 0, 4000),
+                        1 - 10 ** rng.uniform(np.log10(eps), -1, 1000)])
+    p = np.clip(p, eps, 1 - eps)
+    # one row per value, so the total is a sum of exactly known terms
+    total, _ = loss_delta("log_loss", p.reshape(-1, 1), np.ones((p.size, 1)))
+    reference = -np.log(p)
+    np.testing.assert_allclose(total, reference.sum(), rtol=1e-14)
+    worst = max(abs(loss_delta("log_loss", np.array([[v]]), np.ones((1, 1)))[0] + np.log(v))
+                / np.spacing(abs(np.log(v))) for v in p[::25])
+    assert worst <= 2
