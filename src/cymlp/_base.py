@@ -431,7 +431,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
         if not incremental or optimizer is None:
             optimizer = make_optimizer(self, params.size, dtype)
         else:
-            optimizer = _copy_optimizer(optimizer)
+            optimizer = copy.deepcopy(optimizer)  # a failed partial_fit keeps the old
         self._optimizer = optimizer
 
         if self.early_stopping and incremental:
@@ -484,7 +484,6 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
             batch_size, solver, self.momentum, self.nesterovs_momentum, self.beta_1,
             self.beta_2, self.epsilon, optimizer.t, float(self.alpha), norm_sums,
         )
-        n_batches = -(-n_samples // batch_size)
 
         try:
             self.n_iter_ = 0
@@ -496,8 +495,9 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
                     workspace.seed(self._random_state.randint(np.iinfo(np.int64).max))
                 if callbacks is not None:
                     callbacks.begin_task("epoch")
-                loss_sum, _ = runner.run(optimizer.epoch_learning_rate())
-                norms[it] = norm_sums
+                loss_sum, n_batches = runner.run(optimizer.epoch_learning_rate())
+                # mean over the batches that stepped (zero-weight ones do not)
+                np.divide(norm_sums, max(n_batches, 1), out=norms[it])
                 norm_sums[:] = 0.0
                 self.n_iter_ += 1
                 self.loss_ = loss_sum / n_samples
@@ -545,7 +545,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.")
         finally:
-            self._append_gradient_norms(norms[:self.n_iter_] / n_batches)
+            self._append_gradient_norms(norms[:self.n_iter_])
             if callbacks is not None:
                 callbacks.close_task()
 
@@ -700,8 +700,3 @@ _VIEW_ATTRIBUTES = (
     "coefs_", "intercepts_", "prelu_slopes_", "batch_norm_scale_", "batch_norm_shift_",
     "batch_norm_running_mean_", "batch_norm_running_var_",
 )
-
-
-def _copy_optimizer(optimizer):
-    """Deep copy of an optimizer state, so a failed partial_fit leaves it intact."""
-    return copy.deepcopy(optimizer)
