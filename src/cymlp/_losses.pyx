@@ -66,10 +66,12 @@ cdef void output_activation(int head, floating* z, const floating* bias,
             row = z + i * n_cols
             for j in range(n_cols):
                 row[j] = row[j] + bias[j]
+            # Branch-free max (a compare-and-branch mispredicts on every
+            # other value). It skips NaN, which still makes the whole row NaN
+            # through the sum below, as numpy's NaN-propagating max does.
             top = row[0]
             for j in range(1, n_cols):
-                if row[j] > top or row[j] != row[j]:
-                    top = row[j]
+                top = row[j] if row[j] > top else top
             for j in range(n_cols):
                 row[j] = row[j] - top
         for i in range(n_rows * n_cols):
