@@ -8,7 +8,7 @@ scikit-learn's own helpers.
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.neural_network._base import ACTIVATIONS, LOSS_FUNCTIONS
 from sklearn.neural_network._stochastic_optimizers import AdamOptimizer, SGDOptimizer
 
@@ -478,6 +478,27 @@ def test_network_gradient_weighted_and_sparse(head, sparse):
         loss_d, grads_d, _ = _kernel_loss_grad(layout, params, X, Y, sw, alpha, scale)
         assert_allclose(loss, loss_d, rtol=1e-13)
         assert_allclose(grads, grads_d, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("width", [1, 2, 3, 5, 7, 8, 9, 17])
+def test_bias_gradient_sums_rows_in_order(width):
+    # The bias gradient is the column sum of the deltas, added row after row
+    # (numpy's order for a sum over axis 0), for register-held sums (up to
+    # 8 columns) and row-by-row sums alike. A linear network on X = 0 makes
+    # the delta b - y exactly, so the expected value is exact.
+    rng = np.random.RandomState(14)
+    n = 37
+    layout = _network.Layout([3, width], [], "squared_error")
+    X, Y = _net_problem("squared_error", width, rng, n=n, n_features=3)
+    X[:] = 0.0
+    params = _init_params(layout, rng)
+    loss, grads, _ = _kernel_loss_grad(layout, params, X, Y, None, 0.0)
+    delta = layout.views(params)[1][0] - Y
+    expected = np.zeros(width)
+    for row in delta:
+        expected += row
+    _, bias_grads = layout.views(grads)
+    assert_array_equal(bias_grads[0], expected / n)
 
 
 def test_network_without_hidden_layer():

@@ -43,6 +43,7 @@ from ._losses cimport output_activation, loss_and_delta
 from ._losses import HEAD_CODES
 from ._optimizers cimport sgd_step, adam_step
 from ._layer_extras cimport batch_norm_forward, batch_norm_backward, dropout_forward
+from ._rowops cimport gather_rows, column_sums, sum_of_squares
 
 cdef enum:
     SOLVER_SGD = 0
@@ -379,20 +380,6 @@ cdef inline const floating* param_or_null(const floating* params,
 # Forward and backward passes over n rows
 # --------------------------------------------------------------------------
 
-cdef inline double sum_of_squares(const floating* v, Py_ssize_t size) noexcept nogil:
-    """sum v_i^2 in double, four running sums so the adds pipeline."""
-    cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
-    cdef Py_ssize_t i, end = size - size % 4
-    for i in range(0, end, 4):
-        s0 += <double> v[i] * v[i]
-        s1 += <double> v[i + 1] * v[i + 1]
-        s2 += <double> v[i + 2] * v[i + 2]
-        s3 += <double> v[i + 3] * v[i + 3]
-    for i in range(end, size):
-        s0 += <double> v[i] * v[i]
-    return (s0 + s1) + (s2 + s3)
-
-
 cdef void forward(const LayoutC* L, const floating* params, floating* running,
                   double momentum, const Source* src, const Py_ssize_t* rows,
                   Py_ssize_t start, Py_ssize_t n, WorkC* ws, bint training) noexcept nogil:
@@ -461,7 +448,6 @@ cdef double backward(const LayoutC* L, const floating* params, floating* grads,
     cdef floating* gs
     cdef floating* delta
     cdef floating* below
-    cdef const floating* d_row
     cdef const floating* keep
     cdef const floating* y_in
     cdef double data_loss, w_sq = 0.0
@@ -494,11 +480,7 @@ cdef double backward(const LayoutC* L, const floating* params, floating* grads,
         if grad_norms != NULL:
             grad_norms[l] += sqrt(sum_of_squares(gW, size))
         # gb = sum over rows of delta / sw_sum
-        memset(gb, 0, fan_out * sizeof(floating))
-        for i in range(n):
-            d_row = delta + i * fan_out
-            for j in range(fan_out):
-                gb[j] = gb[j] + d_row[j]
+        column_sums(delta, n, fan_out, gb)
         for j in range(fan_out):
             gb[j] = gb[j] / <floating> sw_sum
         if l == 0:
@@ -539,21 +521,6 @@ cdef double backward(const LayoutC* L, const floating* params, floating* grads,
 # --------------------------------------------------------------------------
 # The epoch loop
 # --------------------------------------------------------------------------
-
-cdef inline void gather_rows(const floating* src, const Py_ssize_t* rows, Py_ssize_t n,
-                             Py_ssize_t width, floating* out) noexcept nogil:
-    """out[i, :] = src[rows[i], :]; short rows copied inline, long ones by memcpy."""
-    cdef Py_ssize_t i, j
-    cdef const floating* s
-    if width >= 32:
-        for i in range(n):
-            memcpy(out + i * width, src + rows[i] * width, width * sizeof(floating))
-        return
-    for i in range(n):
-        s = src + rows[i] * width
-        for j in range(width):
-            out[i * width + j] = s[j]
-
 
 cdef int epoch(const LayoutC* L, floating* params, floating* grads, floating* state1,
                floating* state2, Py_ssize_t n_params, floating* running,
