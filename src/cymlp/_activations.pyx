@@ -191,10 +191,15 @@ cdef void bias_activation(int act, floating* z, const floating* bias,
     """z[i, j] = f(z[i, j] + bias[j]) for every row i (no bias if NULL)."""
     cdef Py_ssize_t i, j
     cdef floating* row
+    cdef floating b
     if n_cols < 16:
         # Narrow rows: add the bias row by row, then one flat pass of f, so
         # that the activation loop is long enough to vectorize.
-        if bias != NULL:
+        if bias != NULL and n_cols == 1:
+            b = bias[0]
+            for i in range(n_rows):
+                z[i] = z[i] + b
+        elif bias != NULL:
             for i in range(n_rows):
                 row = z + i * n_cols
                 for j in range(n_cols):

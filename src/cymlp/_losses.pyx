@@ -23,6 +23,7 @@ from libc.float cimport DBL_EPSILON, FLT_EPSILON
 
 from ._activations cimport bias_activation, ACT_IDENTITY, ACT_LOGISTIC
 from ._fastmath cimport exp_inline, log_positive
+from ._rowops cimport weighted_row_total
 
 HEAD_CODES = {
     "squared_error": HEAD_SQUARED_ERROR,
@@ -95,7 +96,7 @@ cdef double loss_and_delta(int head, floating* p, const floating* y,
     the loss-term pass are separate flat loops so that both vectorize.
     """
     cdef Py_ssize_t i, j, size = n_rows * n_cols
-    cdef double total = 0.0, row_loss, w, pc
+    cdef double total = 0.0, w, pc
     cdef double eps = FLT_EPSILON if floating is float else DBL_EPSILON
     cdef floating lo = <floating> eps
     cdef floating hi = 1 - <floating> eps
@@ -138,14 +139,9 @@ cdef double loss_and_delta(int head, floating* p, const floating* y,
         for i in range(size):
             p[i] = <floating> (xlogy(y[i], y[i] / p[i]) - y[i] + p[i])
 
-    for i in range(n_rows):
-        prow = p + i * n_cols
-        row_loss = 0.0
-        for j in range(n_cols):
-            row_loss += prow[j]
-        if head == HEAD_SQUARED_ERROR:
-            row_loss = 0.5 * row_loss / n_cols
-        total += row_loss if sw == NULL else sw[i] * row_loss
+    total = weighted_row_total(p, sw, n_rows, n_cols)
+    if head == HEAD_SQUARED_ERROR:
+        total = 0.5 * total / n_cols
     return total
 
 

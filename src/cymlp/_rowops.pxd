@@ -1,5 +1,6 @@
 # Small inline loops over row-major (n_rows, n_cols) buffers, shared by the
-# network's passes: row gathering, column sums and sums of squares.
+# network's passes and losses: row gathering, column sums, weighted totals
+# and sums of squares.
 
 from libc.string cimport memcpy
 from cython cimport floating
@@ -85,4 +86,34 @@ cdef inline double sum_of_squares(const floating* v, Py_ssize_t size) noexcept n
         s3 += <double> v[i + 3] * v[i + 3]
     for i in range(end, size):
         s0 += <double> v[i] * v[i]
+    return (s0 + s1) + (s2 + s3)
+
+
+cdef inline double weighted_row(const floating* a, const floating* w, Py_ssize_t i,
+                                Py_ssize_t n_cols) noexcept nogil:
+    """w_i sum_j a[i, j] in double (w NULL: weight 1)."""
+    cdef const floating* r = a + i * n_cols
+    cdef double row = r[0]
+    cdef Py_ssize_t j
+    for j in range(1, n_cols):
+        row += r[j]
+    return row if w == NULL else row * w[i]
+
+
+cdef inline double weighted_row_total(const floating* a, const floating* w,
+                                      Py_ssize_t n_rows, Py_ssize_t n_cols) noexcept nogil:
+    """sum_i w_i sum_j a[i, j] in double (w NULL: all weights 1).
+
+    Four running sums over the rows, so that the adds pipeline instead of
+    waiting on each other (numpy's sum does not add in plain order either).
+    """
+    cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+    cdef Py_ssize_t i, end = n_rows - n_rows % 4
+    for i in range(0, end, 4):
+        s0 += weighted_row(a, w, i, n_cols)
+        s1 += weighted_row(a, w, i + 1, n_cols)
+        s2 += weighted_row(a, w, i + 2, n_cols)
+        s3 += weighted_row(a, w, i + 3, n_cols)
+    for i in range(end, n_rows):
+        s0 += weighted_row(a, w, i, n_cols)
     return (s0 + s1) + (s2 + s3)
