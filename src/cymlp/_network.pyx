@@ -52,7 +52,7 @@ cdef enum:
 SOLVER_CODES = {"sgd": SOLVER_SGD, "adam": SOLVER_ADAM}
 
 # Rows per chunk when predicting: bounds the scratch memory of predict.
-cdef Py_ssize_t PREDICT_CHUNK = 1024
+cdef Py_ssize_t PREDICT_CHUNK = 256
 
 
 cdef struct LayoutC:
