@@ -281,11 +281,28 @@ def gflops_table(table, labels):
             rows.append([descriptions.get(wl, wl), t,
                          fmt_num(np_, 3), fmt_num(sk, 3), fmt_num(cy, 3),
                          ratio(100 * sk, np_, " %", 0) if ok(sk) else "n/a",
-                         ratio(100 * cy, np_, " %", 0) if ok(cy) else "n/a"])
+                         ratio(100 * cy, np_, " %", 0) if ok(cy) else "n/a",
+                         ratio(np_, sk) if ok(sk) else "n/a",
+                         ratio(cy, sk) if ok(sk) and ok(cy) else "n/a"])
     header = ["workload", "threads", "numpy GEMMs GFLOP/s",
               "sklearn GFLOP/s", "cymlp GFLOP/s", "sklearn / numpy",
-              "cymlp / numpy"]
+              "cymlp / numpy", "speedup ceiling", "cymlp speedup"]
     return markdown(header, rows)
+
+
+def predict_floor_lines(table):
+    """The 8 x 32 tanh batch predict against its GEMM (and tanh) floor."""
+    floors = table.get("gflops.PredictFloor.time_predict_batch", {})
+    batch = table.get("deep.DeepNarrowPredict.time_predict_batch", {})
+    sk, cy = batch.get(("sklearn", 1)), batch.get(("cymlp", 1))
+    gemm, gemm_tanh = floors.get(("gemm",)), floors.get(("gemm_tanh",))
+    if not (ok(sk) and ok(cy) and ok(gemm) and ok(gemm_tanh)):
+        return ""
+    return (f"Batch predict, 8 x 32 tanh, 4000 rows: scikit-learn {fmt_time(sk)}, "
+            f"cymlp {fmt_time(cy)} ({ratio(sk, cy)}); the forward GEMMs alone "
+            f"take {fmt_time(gemm)} (ceiling {ratio(sk, gemm)} with a free "
+            f"tanh), the GEMMs plus numpy's tanh {fmt_time(gemm_tanh)} "
+            f"(ceiling {ratio(sk, gemm_tanh)}).")
 
 
 def main(argv=None):
@@ -325,6 +342,12 @@ def main(argv=None):
         print("\nAchieved GFLOP/s = 6 x n_weights x n_samples x epochs / fit "
               "time (best of a few fits); numpy = the same GEMMs alone.\n")
         print(gf)
+        print("\nspeedup ceiling = sklearn fit time / numpy GEMM time: the "
+              "best any implementation running the same GEMMs through the "
+              "same BLAS could do.")
+    floor = predict_floor_lines(table)
+    if floor:
+        print("\n" + floor)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,17 @@ computed with the same nominal formula, so
 
     rate(cymlp) / rate(numpy) = numpy GEMM time / cymlp fit time,
 
-the fraction of BLAS speed the fit reaches (target: >= 0.7).
+the fraction of BLAS speed the fit reaches (target: >= 0.7), and
+
+    rate(numpy) / rate(sklearn) = sklearn fit time / numpy GEMM time
+
+is the ceiling of any speedup over scikit-learn for an implementation that
+runs the same GEMMs through the same BLAS: it would have to do all the rest
+(activations, loss, optimizer, shuffling, validation) in no time at all.
+
+``PredictFloor`` does the same for the 8 x 32 tanh batch predict: the
+forward GEMMs alone, then the GEMMs plus numpy's tanh, on the 4000 rows of
+``DeepNarrowPredict.time_predict_batch``.
 
 Each measurement is the best of a few repetitions, timed inside the track
 function so that one asv ``--quick`` run gives a usable number.
@@ -27,7 +37,7 @@ from threadpoolctl import threadpool_limits
 
 from .common import IMPLEMENTATIONS, THREADS, WORKLOADS
 
-GFLOP_WORKLOADS = ["tabular", "regressor", "deep_narrow", "wide_f64",
+GFLOP_WORKLOADS = ["tabular", "regressor", "deep_narrow", "digits", "wide_f64",
                    "wide_f32"]
 
 
@@ -118,3 +128,40 @@ class GFlops:
         return self.flops / seconds / 1e9
 
     track_gflops.unit = "GFLOP/s"
+
+
+class PredictFloor:
+    """Forward GEMMs (and numpy's tanh) of the 8 x 32 tanh batch predict, in
+    blocks of 256 rows as cymlp's predict runs them (faster than whole-array
+    products here: each block's layers stay in L2)."""
+
+    params = (["gemm", "gemm_tanh"],)
+    param_names = ["floor"]
+    chunk = 256
+
+    def setup(self, floor):
+        wl = WORKLOADS["deep_narrow"]
+        X, _ = wl.data()
+        self.X = np.ascontiguousarray(X, dtype=np.float64)
+        rng = np.random.default_rng(0)
+        sizes = wl.layer_sizes()
+        self.weights = [rng.standard_normal((a, b)) / np.sqrt(a)
+                        for a, b in zip(sizes[:-1], sizes[1:])]
+        self.acts = [np.empty((self.chunk, n)) for n in sizes[1:]]
+        self.tanh = floor == "gemm_tanh"
+        self._limiter = threadpool_limits(limits=1)
+
+    def teardown(self, *args):
+        self._limiter.restore_original_limits()
+
+    def time_predict_batch(self, floor):
+        last = len(self.weights) - 1
+        for start in range(0, self.X.shape[0], self.chunk):
+            inp = self.X[start:start + self.chunk]
+            rows = inp.shape[0]
+            for i, W in enumerate(self.weights):
+                out = self.acts[i][:rows]
+                np.matmul(inp, W, out=out)
+                if self.tanh and i < last:
+                    np.tanh(out, out=out)
+                inp = out
