@@ -30,6 +30,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from . import _network
 from ._callbacks import FitCallbacks
+from ._shuffle import shuffler_for
 from ._optim import make_optimizer
 from ._params import (
     PARAMETER_CONSTRAINTS,
@@ -485,12 +486,14 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
             self.beta_2, self.epsilon, optimizer.t, float(self.alpha), norm_sums,
         )
 
+        # sklearn.utils.shuffle(sample_idx) draws exactly what
+        # self._random_state.shuffle(sample_idx) draws; this does the same.
+        shuffle = shuffler_for(self._random_state)
         try:
             self.n_iter_ = 0
             for it in range(self.max_iter):
                 if self.shuffle:
-                    # sklearn.utils.shuffle(sample_idx) draws exactly this
-                    self._random_state.shuffle(sample_idx)
+                    shuffle(sample_idx)
                 if layout.has_dropout:
                     workspace.seed(self._random_state.randint(np.iinfo(np.int64).max))
                 if callbacks is not None:
