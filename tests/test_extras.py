@@ -12,7 +12,8 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from cymlp import MLPClassifier, MLPRegressor
 from cymlp._activations import activate, derivative
-from cymlp._network import Layout, Workspace, loss_and_gradient
+from cymlp._layout import Layout, Workspace
+from cymlp._network import loss_and_gradient
 
 ALL_ACTIVATIONS = ["identity", "logistic", "tanh", "relu", "leaky_relu", "prelu", "elu",
                    "gelu"]

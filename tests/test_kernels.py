@@ -12,7 +12,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.neural_network._base import ACTIVATIONS, LOSS_FUNCTIONS
 from sklearn.neural_network._stochastic_optimizers import AdamOptimizer, SGDOptimizer
 
-from cymlp import _activations, _blas, _losses, _network, _optimizers
+from cymlp import _activations, _blas, _layout, _losses, _network, _optimizers
 
 HIDDEN = ["identity", "logistic", "tanh", "relu"]
 HEADS = ["squared_error", "binary_log_loss", "log_loss", "poisson"]
@@ -352,7 +352,7 @@ def test_optimizer_length_errors():
 
 def test_layout_offsets_and_views():
     units = [4, 5, 3, 2]
-    layout = _network.Layout(units, ["tanh", "relu"], "log_loss")
+    layout = _layout.Layout(units, ["tanh", "relu"], "log_loss")
     n_coef = 4 * 5 + 5 * 3 + 3 * 2
     assert layout.n_coef == n_coef
     assert layout.n_params == n_coef + 5 + 3 + 2
@@ -371,11 +371,11 @@ def test_layout_offsets_and_views():
 
 def test_layout_rejects_bad_shapes():
     with pytest.raises(ValueError):
-        _network.Layout([3], [], "squared_error")
+        _layout.Layout([3], [], "squared_error")
     with pytest.raises(ValueError):
-        _network.Layout([3, 4, 1], [], "squared_error")
+        _layout.Layout([3, 4, 1], [], "squared_error")
     with pytest.raises(KeyError):
-        _network.Layout([3, 4, 1], ["relu"], "hinge")
+        _layout.Layout([3, 4, 1], ["relu"], "hinge")
 
 
 def _net_problem(head, n_out, rng, n=7, n_features=4):
@@ -406,7 +406,7 @@ def _reference_loss(units, activations, head, params, X, Y, sw, alpha, layout):
 
 def _kernel_loss_grad(layout, params, X, Y, sw, alpha, delta_scale=1.0,
                       dtype=np.float64):
-    ws = _network.Workspace(layout, X.shape[0] if not isinstance(X, tuple)
+    ws = _layout.Workspace(layout, X.shape[0] if not isinstance(X, tuple)
                             else len(X[2]) - 1, dtype, False)
     grads = np.zeros(layout.n_params, dtype=dtype)
     norms = np.full(len(layout.views(params)[0]), -1.0)
@@ -426,7 +426,7 @@ def test_network_gradient_matches_finite_differences(head, activation):
     n_out = 1 if head == "binary_log_loss" else 3
     units = [4, 5, 3, n_out]
     acts = [activation, activation]
-    layout = _network.Layout(units, acts, head)
+    layout = _layout.Layout(units, acts, head)
     X, Y = _net_problem(head, n_out, rng)
     params = _init_params(layout, rng)
     alpha = 0.3
@@ -451,7 +451,7 @@ def test_network_gradient_weighted_and_sparse(head, sparse):
     rng = np.random.RandomState(11)
     n_out = 2
     units = [6, 4, n_out]
-    layout = _network.Layout(units, ["tanh"], head)
+    layout = _layout.Layout(units, ["tanh"], head)
     X, Y = _net_problem(head, n_out, rng, n=9, n_features=6)
     X[rng.rand(*X.shape) < 0.5] = 0.0
     X[3] = 0.0  # an empty CSR row
@@ -488,7 +488,7 @@ def test_bias_gradient_sums_rows_in_order(width):
     # the delta b - y exactly, so the expected value is exact.
     rng = np.random.RandomState(14)
     n = 37
-    layout = _network.Layout([3, width], [], "squared_error")
+    layout = _layout.Layout([3, width], [], "squared_error")
     X, Y = _net_problem("squared_error", width, rng, n=n, n_features=3)
     X[:] = 0.0
     params = _init_params(layout, rng)
@@ -503,7 +503,7 @@ def test_bias_gradient_sums_rows_in_order(width):
 
 def test_network_without_hidden_layer():
     rng = np.random.RandomState(12)
-    layout = _network.Layout([5, 3], [], "log_loss")
+    layout = _layout.Layout([5, 3], [], "log_loss")
     X, Y = _net_problem("log_loss", 3, rng, n=8, n_features=5)
     params = _init_params(layout, rng)
     loss, grads, norms = _kernel_loss_grad(layout, params, X, Y, None, 0.1)
@@ -519,7 +519,7 @@ def test_multi_output_squared_error_delta_scale():
     # delta_scale = 1 / n_outputs gives the true gradient.
     rng = np.random.RandomState(13)
     n_out = 3
-    layout = _network.Layout([4, 5, n_out], ["relu"], "squared_error")
+    layout = _layout.Layout([4, 5, n_out], ["relu"], "squared_error")
     X, Y = _net_problem("squared_error", n_out, rng)
     params = _init_params(layout, rng)
     loss1, g1, _ = _kernel_loss_grad(layout, params, X, Y, None, 0.0, 1.0)
@@ -533,7 +533,7 @@ def test_multi_output_squared_error_delta_scale():
 
 def test_network_float32_close_to_float64():
     rng = np.random.RandomState(14)
-    layout = _network.Layout([4, 6, 3], ["logistic"], "log_loss")
+    layout = _layout.Layout([4, 6, 3], ["logistic"], "log_loss")
     X, Y = _net_problem("log_loss", 3, rng, n=10)
     params = _init_params(layout, rng)
     sw = rng.uniform(0.5, 2.0, 10)
@@ -549,14 +549,14 @@ def test_network_float32_close_to_float64():
 
 def test_loss_and_gradient_checks_buffers():
     rng = np.random.RandomState(15)
-    layout = _network.Layout([3, 2, 1], ["relu"], "squared_error")
+    layout = _layout.Layout([3, 2, 1], ["relu"], "squared_error")
     X, Y = rng.randn(5, 3), rng.randn(5, 1)
     params = np.zeros(layout.n_params)
-    small = _network.Workspace(layout, 4, np.float64, False)
+    small = _layout.Workspace(layout, 4, np.float64, False)
     with pytest.raises(ValueError, match="capacity"):
         _network.loss_and_gradient(layout, small, params, np.zeros_like(params), X, Y,
                                    None, 0.0, 1.0, np.zeros(2))
-    ws = _network.Workspace(layout, 5, np.float64, False)
+    ws = _layout.Workspace(layout, 5, np.float64, False)
     with pytest.raises(ValueError, match="layout"):
         _network.loss_and_gradient(layout, ws, params[:-1], np.zeros(params.size - 1),
                                    X, Y, None, 0.0, 1.0, np.zeros(2))
@@ -566,12 +566,12 @@ def test_loss_and_gradient_checks_buffers():
 def test_run_epoch_full_batch_sgd_is_one_gradient_step(shuffled):
     # One batch holding every sample, no momentum: params -= lr * gradient.
     rng = np.random.RandomState(16)
-    layout = _network.Layout([4, 5, 2], ["tanh"], "binary_log_loss")
+    layout = _layout.Layout([4, 5, 2], ["tanh"], "binary_log_loss")
     X, Y = _net_problem("binary_log_loss", 2, rng, n=11)
     sw = rng.uniform(0.5, 2.0, 11)
     params = _init_params(layout, rng)
     loss, grads, norms = _kernel_loss_grad(layout, params, X, Y, sw, 0.2)
-    ws = _network.Workspace(layout, 11, np.float64, shuffled)
+    ws = _layout.Workspace(layout, 11, np.float64, shuffled)
     p = params.copy()
     g = np.empty_like(p)
     velocity = np.zeros_like(p)

@@ -28,7 +28,7 @@ from sklearn.utils.fixes import _get_additional_lbfgs_options_dict
 from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from . import _network
+from . import _layout, _network
 from ._callbacks import FitCallbacks
 from ._shuffle import shuffler_for
 from ._optim import make_optimizer
@@ -133,7 +133,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
         layout = self.__dict__.get("_layout_cache")
         if layout is None:
             config = self._config
-            layout = _network.Layout(
+            layout = _layout.Layout(
                 self._units, config["activations"], _HEADS[self.out_activation_],
                 config["negative_slope"], config["dropout"], config["batch_norm"],
             )
@@ -474,7 +474,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
 
         Xk, Yk, swk = self._kernel_data(X_train, y_train, sample_weight_train)
         dense = not isinstance(Xk, tuple)
-        workspace = _network.Workspace(layout, batch_size, dtype, dense and self.shuffle)
+        workspace = _layout.Workspace(layout, batch_size, dtype, dense and self.shuffle)
         sample_idx = np.arange(n_samples, dtype=np.intp)
         norm_sums = np.zeros(self.n_layers_ - 1)
         norms = np.zeros((self.max_iter, self.n_layers_ - 1))
@@ -585,7 +585,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
         params = self._params_flat
         layout = self._layout()
         Xk, Yk, swk = self._kernel_data(X, y, sample_weight)
-        workspace = _network.Workspace(layout, X.shape[0], params.dtype, False)
+        workspace = _layout.Workspace(layout, X.shape[0], params.dtype, False)
         grads = np.empty_like(params)
         norms_now = np.zeros(self.n_layers_ - 1)
         norms = []

@@ -1,27 +1,18 @@
-"""The network: layer table, forward and backward passes, and the epoch loop.
-
-All weights and biases live in ONE flat buffer ``params`` laid out as
-scikit-learn's ``_pack`` lays them out: every layer's weight matrix
-(row-major, shape (fan_in, fan_out)) in order, then every layer's bias.
-The learnable extras follow: PReLU slopes, then batch-norm scales, then
-batch-norm shifts (layer by layer). Gradients use the same layout, so
-optimizers and L-BFGS see plain vectors. Batch-norm running means and
-variances live in a separate buffer ``running`` (per layer: means, then
-variances).
+"""The network's passes and its epoch loop (the shapes live in _layout.pyx).
 
 A hidden layer h computes, in training,
     z = in @ W + b -> [batch norm: zhat = (z - mean) / sqrt(var + eps),
     y = gamma zhat + beta] -> a = f(y) -> [dropout: a * keep]
 and at prediction the same with running statistics and no dropout.
 Dropout masks come from a splitmix64 stream seeded by the estimator.
+Gradients use the flat parameter buffer's layout, so optimizers and L-BFGS
+see plain vectors; batch-norm running means and variances live in a
+separate buffer ``running`` (per layer: means, then variances).
 
-Workspaces (``Workspace``) are allocated once per fit for a capacity of
-rows (the batch size, or every sample for L-BFGS): layer l's buffers start
-at ``capacity * cum[l]``, where ``cum[l]`` is the number of units in the
-layers before l, input excluded. Nothing is allocated inside ``run_epoch``.
-
-Input X is either a C-contiguous dense array or CSR arrays
-``(data, indices, indptr)``; only the first layer reads it.
+The epoch loop gathers each batch into the fit's ``Workspace``, runs the
+forward and backward passes and one optimizer step; nothing is allocated
+inside ``run_epoch``. Input X is either a C-contiguous dense array or CSR
+arrays ``(data, indices, indptr)``; only the first layer reads it.
 """
 
 import threading
@@ -29,21 +20,18 @@ import threading
 import numpy as np
 
 from cython cimport floating
-from libc.stdlib cimport malloc, calloc, free
+from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, memset
 from libc.math cimport sqrt, pow
-from libc.stdint cimport uint64_t
 from cpython.exc cimport PyErr_CheckSignals
 
 from ._blas cimport gemm
-from ._activations cimport (bias_activation, activation_derivative, needs_input,
-                           ACT_PRELU)
-from ._activations import ACTIVATION_CODES
+from ._activations cimport bias_activation, activation_derivative, needs_input
 from ._losses cimport output_activation, loss_and_delta
-from ._losses import HEAD_CODES
 from ._optimizers cimport sgd_step, adam_step
 from ._layer_extras cimport batch_norm_forward, batch_norm_backward, dropout_forward
 from ._rowops cimport gather_rows, column_sums, sum_of_squares
+from ._layout cimport LayoutC, WorkC, Layout, Workspace
 
 cdef enum:
     SOLVER_SGD = 0
@@ -55,41 +43,6 @@ SOLVER_CODES = {"sgd": SOLVER_SGD, "adam": SOLVER_ADAM}
 cdef Py_ssize_t PREDICT_CHUNK = 256
 
 
-cdef struct LayoutC:
-    Py_ssize_t n_layers      # input + hidden + output
-    Py_ssize_t* units        # [n_layers]
-    Py_ssize_t* cum          # [n_layers] units before layer l, input excluded
-    Py_ssize_t* coef_off     # [n_layers - 1] start of W_l in params
-    Py_ssize_t* bias_off     # [n_layers - 1] start of b_l in params
-    int* act                 # [n_layers] activation code of hidden layer l
-    double* drop             # [n_layers] dropout rate of hidden layer l
-    Py_ssize_t* slope_off    # [n_layers] PReLU slopes in params, or -1
-    Py_ssize_t* gamma_off    # [n_layers] batch-norm scale in params, or -1
-    Py_ssize_t* beta_off     # [n_layers] batch-norm shift in params, or -1
-    Py_ssize_t* run_off      # [n_layers] running means in `running`, or -1
-    int head                 # output activation + loss, see _losses
-    Py_ssize_t width         # sum of units[1:]
-    double negative_slope    # of 'leaky_relu'
-    bint any_input           # some hidden f' needs its input y
-    bint any_dropout
-    bint any_batch_norm
-
-
-cdef struct WorkC:
-    void* acts               # [capacity * width] layer outputs a = f(y)
-    void* deltas             # [capacity * width] loss gradients w.r.t. z
-    void* inputs             # [capacity * width] activation inputs y, or NULL
-    void* normed             # [capacity * width] batch-normalized zhat, or NULL
-    void* keep               # [capacity * width] dropout multipliers, or NULL
-    void* dropped            # [capacity * width] a * keep, or NULL
-    void* stats              # [2 * width] batch mean and 1 / std, or NULL
-    void* xbuf               # [capacity * n_features] gathered dense rows, or NULL
-    void* ybuf               # [capacity * n_outputs] gathered targets
-    void* swbuf              # [capacity] gathered sample weights
-    Py_ssize_t capacity
-    uint64_t rng             # splitmix64 state for dropout masks
-
-
 cdef struct Source:
     # Where the first layer reads X: dense rows, or CSR rows.
     const void* dense        # (n_samples, n_features) row-major, or NULL
@@ -97,213 +50,6 @@ cdef struct Source:
     const int* indices
     const int* indptr
     Py_ssize_t n_features
-
-
-cdef class Layout:
-    """Shape of one network: units, activations, extras, output head, offsets.
-
-    Immutable after construction, so fitted estimators can share it between
-    threads.
-    """
-    cdef LayoutC c
-    cdef readonly Py_ssize_t n_params
-    cdef readonly Py_ssize_t n_coef
-    cdef readonly Py_ssize_t n_running
-
-    def __cinit__(self, units, activations, str head, double negative_slope=0.01,
-                  dropout=None, batch_norm=None):
-        units = [int(u) for u in units]
-        cdef Py_ssize_t L = len(units), l
-        if L < 2:
-            raise ValueError("a network needs an input and an output layer")
-        n_hidden = L - 2
-        dropout = [0.0] * n_hidden if dropout is None else list(dropout)
-        batch_norm = [False] * n_hidden if batch_norm is None else list(batch_norm)
-        if (len(activations) != n_hidden or len(dropout) != n_hidden
-                or len(batch_norm) != n_hidden):
-            raise ValueError("activations, dropout and batch_norm need one entry "
-                             f"for each of the {n_hidden} hidden layers")
-        self.c.n_layers = L
-        self.c.units = <Py_ssize_t*> calloc(L, sizeof(Py_ssize_t))
-        self.c.cum = <Py_ssize_t*> calloc(L, sizeof(Py_ssize_t))
-        self.c.coef_off = <Py_ssize_t*> calloc(L, sizeof(Py_ssize_t))
-        self.c.bias_off = <Py_ssize_t*> calloc(L, sizeof(Py_ssize_t))
-        self.c.act = <int*> calloc(L, sizeof(int))
-        self.c.drop = <double*> calloc(L, sizeof(double))
-        self.c.slope_off = <Py_ssize_t*> calloc(L, sizeof(Py_ssize_t))
-        self.c.gamma_off = <Py_ssize_t*> calloc(L, sizeof(Py_ssize_t))
-        self.c.beta_off = <Py_ssize_t*> calloc(L, sizeof(Py_ssize_t))
-        self.c.run_off = <Py_ssize_t*> calloc(L, sizeof(Py_ssize_t))
-        if (self.c.units == NULL or self.c.cum == NULL or self.c.coef_off == NULL
-                or self.c.bias_off == NULL or self.c.act == NULL or self.c.drop == NULL
-                or self.c.slope_off == NULL or self.c.gamma_off == NULL
-                or self.c.beta_off == NULL or self.c.run_off == NULL):
-            raise MemoryError()
-        self.c.head = HEAD_CODES[head]
-        self.c.negative_slope = negative_slope
-        cdef Py_ssize_t offset = 0, total = 0
-        for l in range(L):
-            self.c.units[l] = units[l]
-            self.c.cum[l] = total
-            self.c.slope_off[l] = -1
-            self.c.gamma_off[l] = -1
-            self.c.beta_off[l] = -1
-            self.c.run_off[l] = -1
-            if l > 0:
-                total += units[l]
-        self.c.width = total
-        for l in range(L - 1):
-            self.c.coef_off[l] = offset
-            offset += units[l] * units[l + 1]
-        self.n_coef = offset
-        for l in range(L - 1):
-            self.c.bias_off[l] = offset
-            offset += units[l + 1]
-        for l in range(1, L - 1):
-            self.c.act[l] = ACTIVATION_CODES[activations[l - 1]]
-            self.c.drop[l] = float(dropout[l - 1])
-            if not 0.0 <= self.c.drop[l] < 1.0:
-                raise ValueError("dropout rates must be in [0, 1)")
-            self.c.any_input = self.c.any_input or needs_input(self.c.act[l])
-            self.c.any_dropout = self.c.any_dropout or self.c.drop[l] > 0
-            if self.c.act[l] == ACT_PRELU:
-                self.c.slope_off[l] = offset
-                offset += units[l]
-        for l in range(1, L - 1):
-            if batch_norm[l - 1]:
-                self.c.any_batch_norm = True
-                self.c.gamma_off[l] = offset
-                offset += units[l]
-        for l in range(1, L - 1):
-            if batch_norm[l - 1]:
-                self.c.beta_off[l] = offset
-                offset += units[l]
-        self.n_params = offset
-        total = 0
-        for l in range(1, L - 1):
-            if batch_norm[l - 1]:
-                self.c.run_off[l] = total
-                total += 2 * units[l]
-        self.n_running = total
-
-    def __dealloc__(self):
-        free(self.c.units)
-        free(self.c.cum)
-        free(self.c.coef_off)
-        free(self.c.bias_off)
-        free(self.c.act)
-        free(self.c.drop)
-        free(self.c.slope_off)
-        free(self.c.gamma_off)
-        free(self.c.beta_off)
-        free(self.c.run_off)
-
-    @property
-    def has_dropout(self):
-        return bool(self.c.any_dropout)
-
-    def views(self, params):
-        """(coefs, intercepts): lists of views of the flat buffer ``params``."""
-        cdef Py_ssize_t l
-        coefs, intercepts = [], []
-        for l in range(self.c.n_layers - 1):
-            start = self.c.coef_off[l]
-            stop = start + self.c.units[l] * self.c.units[l + 1]
-            coefs.append(params[start:stop].reshape(self.c.units[l], self.c.units[l + 1]))
-            start = self.c.bias_off[l]
-            intercepts.append(params[start:start + self.c.units[l + 1]])
-        return coefs, intercepts
-
-    def extra_views(self, params):
-        """(prelu_slopes, bn_scale, bn_shift): per hidden layer, a view or None."""
-        cdef Py_ssize_t l
-        slopes, gammas, betas = [], [], []
-        for l in range(1, self.c.n_layers - 1):
-            n = self.c.units[l]
-            for start, out in ((self.c.slope_off[l], slopes), (self.c.gamma_off[l], gammas),
-                               (self.c.beta_off[l], betas)):
-                out.append(None if start < 0 else params[start:start + n])
-        return slopes, gammas, betas
-
-    def running_views(self, running):
-        """(running_means, running_vars): per hidden layer, a view or None."""
-        cdef Py_ssize_t l
-        means, variances = [], []
-        for l in range(1, self.c.n_layers - 1):
-            start = self.c.run_off[l]
-            n = self.c.units[l]
-            means.append(None if start < 0 else running[start:start + n])
-            variances.append(None if start < 0 else running[start + n:start + 2 * n])
-        return means, variances
-
-    def init_extras(self, params, running):
-        """PReLU slopes 0.25, batch-norm scale 1 and shift 0, running var 1."""
-        slopes, gammas, betas = self.extra_views(params)
-        for values, fill in ((slopes, 0.25), (gammas, 1.0), (betas, 0.0)):
-            for v in values:
-                if v is not None:
-                    v[:] = fill
-        means, variances = self.running_views(running)
-        for m, v in zip(means, variances):
-            if m is not None:
-                m[:] = 0.0
-                v[:] = 1.0
-
-
-cdef class Workspace:
-    """Scratch buffers of one fit: activations, deltas and gathered batch rows."""
-    cdef WorkC c
-    cdef readonly Py_ssize_t itemsize
-
-    def __cinit__(self, Layout layout, Py_ssize_t capacity, dtype, bint gather_x):
-        self.itemsize = np.dtype(dtype).itemsize
-        cdef Py_ssize_t rows = max(capacity, 1)
-        cdef Py_ssize_t n_out = layout.c.units[layout.c.n_layers - 1]
-        cdef Py_ssize_t block = rows * layout.c.width * self.itemsize
-        memset(&self.c, 0, sizeof(WorkC))
-        self.c.capacity = capacity
-        self.c.acts = malloc(block)
-        self.c.deltas = malloc(block)
-        self.c.ybuf = malloc(rows * n_out * self.itemsize)
-        self.c.swbuf = malloc(rows * self.itemsize)
-        ok = (self.c.acts != NULL and self.c.deltas != NULL and self.c.ybuf != NULL
-              and self.c.swbuf != NULL)
-        if gather_x:
-            self.c.xbuf = malloc(rows * layout.c.units[0] * self.itemsize)
-            ok = ok and self.c.xbuf != NULL
-        if layout.c.any_input:
-            self.c.inputs = malloc(block)
-            ok = ok and self.c.inputs != NULL
-        if layout.c.any_batch_norm:
-            self.c.normed = malloc(block)
-            self.c.stats = malloc(2 * layout.c.width * self.itemsize)
-            ok = ok and self.c.normed != NULL and self.c.stats != NULL
-        if layout.c.any_dropout:
-            self.c.keep = malloc(block)
-            self.c.dropped = malloc(block)
-            ok = ok and self.c.keep != NULL and self.c.dropped != NULL
-        if not ok:
-            raise MemoryError("cannot allocate the training workspace")
-
-    @property
-    def capacity(self):
-        return self.c.capacity
-
-    def seed(self, seed):
-        """Seed the dropout mask stream."""
-        self.c.rng = <uint64_t> (int(seed) & 0xFFFFFFFFFFFFFFFF)
-
-    def __dealloc__(self):
-        free(self.c.acts)
-        free(self.c.deltas)
-        free(self.c.inputs)
-        free(self.c.normed)
-        free(self.c.keep)
-        free(self.c.dropped)
-        free(self.c.stats)
-        free(self.c.xbuf)
-        free(self.c.ybuf)
-        free(self.c.swbuf)
 
 
 # --------------------------------------------------------------------------
