@@ -252,16 +252,21 @@ def latency_table(table, labels):
     rows = []
     for name in sorted(table):
         cls, method = name.rsplit(".", 1)
-        if not method.startswith("time_") or f"{cls}.time_fit" in table:
+        steady = method.startswith("track_") and method.endswith("_us")
+        if not (method.startswith("time_") or steady) or f"{cls}.time_fit" in table:
             continue
         values = table[name]
         if not all(len(k) >= 2 and k[0] in ("cymlp", "sklearn") for k in values):
             continue  # not an implementation comparison (extras, threads)
         for t in sorted({key[1] for key in values}):
             sk, cy = values.get(("sklearn", t)), values.get(("cymlp", t))
+            if steady:  # µs per call, best of blocks of calls
+                label = method[len("track_"):-len("_us")] + " (steady state)"
+                sk, cy = (None if v is None else v * 1e-6 for v in (sk, cy))
+            else:
+                label = method[len("time_"):]
             rows.append([labels.get(cls, cls.split(".")[-1]),
-                         method[len("time_"):], t, fmt_time(sk),
-                         fmt_time(cy), ratio(sk, cy)])
+                         label, t, fmt_time(sk), fmt_time(cy), ratio(sk, cy)])
     header = ["workload", "benchmark", "threads", "sklearn", "cymlp",
               "speedup"]
     return markdown(header, rows) if rows else ""

@@ -70,12 +70,16 @@ class GradientNorms:
             from cymlp import _network
         except ImportError as exc:
             raise NotImplementedError(str(exc))
+        try:
+            from cymlp import _layout
+        except ImportError:  # before the layout had a module of its own
+            _layout = _network
         X, y = _tabular()
         Y = np.eye(5)[y]
-        layout = _network.Layout([20, 100, 5], ["relu"], "log_loss")
+        layout = _layout.Layout([20, 100, 5], ["relu"], "log_loss")
         rng = np.random.RandomState(0)
         params = rng.uniform(-0.1, 0.1, layout.n_params)
-        ws = _network.Workspace(layout, 200, np.float64, True)
+        ws = _layout.Workspace(layout, 200, np.float64, True)
         self.order = np.arange(len(X), dtype=np.intp)
         self.runner = _network.EpochRunner(
             layout, ws, params, np.empty_like(params), np.zeros_like(params),
