@@ -1,4 +1,5 @@
-"""Shared test configuration: hypothesis profiles and the opt-in ``slow`` marker.
+"""Shared test configuration: hypothesis profiles, the opt-in ``slow`` marker,
+and the ``fit_interrupted`` fixture (a fit that receives Ctrl-C).
 
 Tests marked ``slow`` are skipped unless pytest is given a marker expression:
 ``python -m pytest tests`` skips them (reported as skipped, with the reason),
@@ -16,6 +17,11 @@ machine's load, and a slow example is not a failure):
 """
 
 import os
+import signal
+import threading
+import time
+import warnings
+from dataclasses import dataclass
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -50,3 +56,38 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.get_closest_marker("slow") is not None:
             item.add_marker(skip)
+
+
+@dataclass
+class InterruptedFit:
+    latency: float   # seconds from the SIGINT to fit's return
+    messages: list   # the warnings fit emitted, as text
+
+
+def _fit_interrupted(est, X, y, delay):
+    """``est.fit(X, y)`` in the main thread, with SIGINT sent after ``delay`` s."""
+    assert threading.current_thread() is threading.main_thread()
+    sent = []
+
+    def interrupt():
+        sent.append(time.perf_counter())
+        os.kill(os.getpid(), signal.SIGINT)
+
+    timer = threading.Timer(delay, interrupt)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        timer.start()
+        try:
+            est.fit(X, y)
+        finally:
+            returned = time.perf_counter()
+            timer.cancel()
+            timer.join()
+    assert sent, "the fit ended before the signal: make it longer"
+    return InterruptedFit(returned - sent[0], [str(w.message) for w in caught])
+
+
+@pytest.fixture
+def fit_interrupted():
+    """fit_interrupted(est, X, y, delay) -> InterruptedFit(latency, messages)."""
+    return _fit_interrupted

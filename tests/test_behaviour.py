@@ -3,12 +3,8 @@ parameter buffer, pickling, verbose output, hidden activations, gradient
 norms and Ctrl-C."""
 
 import copy
-import os
 import pickle
 import re
-import signal
-import threading
-import time
 import warnings
 
 import numpy as np
@@ -688,33 +684,16 @@ def test_gradient_norms_grow_with_warm_start_and_partial_fit():
 # --------------------------------------------------------------------------
 
 
-def _interrupted_fit(est, X, y, delay):
-    """Fit in the main thread; SIGINT arrives after ``delay`` seconds."""
-    assert threading.current_thread() is threading.main_thread()
-    timer = threading.Timer(delay, os.kill, (os.getpid(), signal.SIGINT))
-    start = time.perf_counter()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        timer.start()
-        try:
-            est.fit(X, y)
-        finally:
-            timer.cancel()
-            timer.join()
-    return time.perf_counter() - start, caught
-
-
 @pytest.mark.parametrize("solver", ["adam", "lbfgs"])
-def test_keyboard_interrupt_stops_training(solver):
+def test_keyboard_interrupt_stops_training(solver, fit_interrupted):
     rng = np.random.RandomState(0)
     X = rng.randn(20000, 40)
     y = (X[:, 0] + np.sin(X[:, 1]) > 0).astype(int)
     est = MLPClassifier(hidden_layer_sizes=(100, 100), solver=solver, max_iter=300,
                         tol=0.0, n_iter_no_change=300, max_fun=100000, random_state=0)
-    elapsed, caught = _interrupted_fit(est, X, y, delay=0.4)
-    messages = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
-    assert "Training interrupted by user." in messages
-    assert elapsed < 30
+    result = fit_interrupted(est, X, y, delay=0.4)
+    assert "Training interrupted by user." in result.messages
+    assert result.latency < 30
     assert est.n_iter_ < 300
     assert est.gradient_norms_.shape[0] == est.n_iter_
     proba = est.predict_proba(X[:500])

@@ -17,13 +17,13 @@
 import hashlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import textwrap
 import threading
 import time
 import warnings
+from dataclasses import astuple
 
 import numpy as np
 import pytest
@@ -260,32 +260,6 @@ def test_fits_in_threads_are_independent():
 # --------------------------------------------------------------------------
 
 
-def _fit_interrupted(est, X, y, delay):
-    """Fit in the main thread with SIGINT sent after ``delay`` s.
-
-    Returns (seconds from the signal to fit's return, recorded warnings).
-    """
-    assert threading.current_thread() is threading.main_thread()
-    sent = []
-
-    def interrupt():
-        sent.append(time.perf_counter())
-        signal.raise_signal(signal.SIGINT)
-
-    timer = threading.Timer(delay, interrupt)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        timer.start()
-        try:
-            est.fit(X, y)
-        finally:
-            returned = time.perf_counter()
-            timer.cancel()
-            timer.join()
-    assert sent, "the fit ended before the signal: make the epoch longer"
-    return returned - sent[0], [str(w.message) for w in caught]
-
-
 def _epoch_data(n, d, sparse):
     rng = np.random.RandomState(0)
     X = rng.randn(n, d)
@@ -307,7 +281,8 @@ def _batch_seconds(params, X, y):
 
 
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
-def test_interrupt_stops_within_one_batch_and_keeps_last_batch_weights(sparse):
+def test_interrupt_stops_within_one_batch_and_keeps_last_batch_weights(sparse,
+                                                                     fit_interrupted):
     params = dict(hidden_layer_sizes=(512, 512), solver="adam", batch_size=64,
                   shuffle=False, max_iter=5, random_state=0)
     batch = _batch_seconds(params, *_epoch_data(30 * 64, 16, sparse))
@@ -315,7 +290,7 @@ def test_interrupt_stops_within_one_batch_and_keeps_last_batch_weights(sparse):
     n_batches = int(np.clip(8.0 / batch, 600, 5000))
     X, y = _epoch_data(n_batches * params["batch_size"], 16, sparse)
     est = MLPClassifier(**params)
-    latency, messages = _fit_interrupted(est, X, y, delay=0.5)
+    latency, messages = astuple(fit_interrupted(est, X, y, delay=0.5))
     assert "Training interrupted by user." in messages
     # Stopped inside the first epoch, right after the signal
     assert est.n_iter_ == 0 and est.loss_curve_ == [] and est.t_ == 0, (
@@ -333,7 +308,7 @@ def test_interrupt_stops_within_one_batch_and_keeps_last_batch_weights(sparse):
     assert np.isfinite(proba).all()
 
 
-def test_interrupt_during_lbfgs_keeps_the_last_iterate():
+def test_interrupt_during_lbfgs_keeps_the_last_iterate(fit_interrupted):
     X, y = _epoch_data(19200, 64, False)
     params = dict(hidden_layer_sizes=(256,), solver="lbfgs", max_iter=500, tol=0.0,
                   max_fun=100000, random_state=0)
@@ -341,7 +316,7 @@ def test_interrupt_during_lbfgs_keeps_the_last_iterate():
     MLPClassifier(**dict(params, max_iter=2)).fit(X, y)
     evaluation = (time.perf_counter() - start) / 4  # ~2 evaluations per iteration
     est = MLPClassifier(**params)
-    latency, messages = _fit_interrupted(est, X, y, delay=max(1.0, 6 * evaluation))
+    latency, messages = astuple(fit_interrupted(est, X, y, delay=max(1.0, 6 * evaluation)))
     assert "Training interrupted by user." in messages
     assert latency < max(1.0, 4 * evaluation), (
         f"fit returned {latency:.2f} s after SIGINT; one loss evaluation takes "
