@@ -310,6 +310,66 @@ def predict_floor_lines(table):
             f"(ceiling {ratio(sk, gemm_tanh)}).")
 
 
+def targets_table(table):
+    """Issue #5's targets, each with the numbers of this run that decide it."""
+    def fit(cls, impl, threads=1):
+        return table.get(f"{cls}.time_fit", {}).get((impl, threads))
+
+    def speedup(cls, threads=1):
+        return ratio(fit(cls, "sklearn", threads), fit(cls, "cymlp", threads))
+
+    gf = table.get("gflops.GFlops.track_gflops", {})
+
+    def gemm_share(wl):
+        return ratio(100 * (gf.get((wl, "cymlp", 1)) or float("nan")),
+                     gf.get((wl, "numpy", 1)), " %", 0)
+
+    def ceiling(wl):
+        return ratio(gf.get((wl, "numpy", 1)), gf.get((wl, "sklearn", 1)))
+
+    single = table.get("deep.DeepNarrowPredict.track_predict_proba_single_row_us", {})
+    cold = table.get("deep.DeepNarrowPredict.time_predict_proba_single_row", {})
+    batch = table.get("deep.DeepNarrowPredict.time_predict_batch", {})
+    floors = table.get("gflops.PredictFloor.time_predict_batch", {})
+    diffs = []
+    for name, values in table.items():
+        if name.endswith(".peakmem_fit"):
+            for key, cy in values.items():
+                sk = values.get(("sklearn",) + key[1:])
+                if key[0] == "cymlp" and ok(cy) and ok(sk):
+                    diffs.append((cy - sk) / 2**20)
+    lbfgs_1, lbfgs_2 = fit("solvers.Lbfgs", "cymlp", 1), fit("solvers.Lbfgs", "cymlp", 2)
+    rows = [
+        ["overhead-bound (XOR, circles): fit >= 20x",
+         f"XOR {speedup('tiny.XOR')}, circles {speedup('tiny.Circles')}"],
+        ["middle (tabular, deep 8x32, regressor, digits): fit >= 3x",
+         f"tabular {speedup('tabular.Tabular')}, deep {speedup('deep.DeepNarrow')}, "
+         f"regressor {speedup('tabular.Regressor')}, digits {speedup('tabular.Digits')} "
+         f"(digits' ceiling {ceiling('digits')})"],
+        ["middle: >= 70 % of numpy's GEMM rate",
+         f"tabular {gemm_share('tabular')}, deep {gemm_share('deep_narrow')}, "
+         f"regressor {gemm_share('regressor')}, digits {gemm_share('digits')}"],
+        ["wide float64: no slower", speedup("wide.Wide")],
+        ["wide float32: >= 1.7x",
+         f"{speedup('wide.WideFloat32')} (ceiling {ceiling('wide_f32')})"],
+        ["lbfgs: >= 2x at 1 thread, 2 threads no slower",
+         f"{speedup('solvers.Lbfgs')}; {fmt_time(lbfgs_2)} at 2 threads, "
+         f"{fmt_time(lbfgs_1)} at 1"],
+        ["single-row `predict_proba`: >= 10x",
+         f"{ratio(single.get(('sklearn', 1)), single.get(('cymlp', 1)))} steady "
+         f"state ({ratio(cold.get(('sklearn', 1)), cold.get(('cymlp', 1)))} for "
+         f"one cold call, as asv times `time_` benchmarks)"],
+        ["batch predict, 8 x 32 tanh: >= 4x",
+         f"{ratio(batch.get(('sklearn', 1)), batch.get(('cymlp', 1)))} (ceiling "
+         f"{ratio(batch.get(('sklearn', 1)), floors.get(('gemm_tanh',)))} with numpy's "
+         f"tanh, {ratio(batch.get(('sklearn', 1)), floors.get(('gemm',)))} with a free one)"],
+        ["`peakmem_fit` no higher than scikit-learn's",
+         (f"cymlp - sklearn from {min(diffs):+.2f} to {max(diffs):+.2f} MiB over "
+          f"{len(diffs)} rows" if diffs else "n/a")],
+    ]
+    return markdown(["target", "measured in this run"], rows)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("file", nargs="?", help="an asv results JSON file")
@@ -329,6 +389,8 @@ def main(argv=None):
     print(f"Results: `{os.path.relpath(path)}` (commit "
           f"{data.get('commit_hash', '?')[:8]}, machine {p.get('machine')}, "
           f"{p.get('cpu')}, {p.get('num_cpu')} cores)\n")
+    print("Issue #5's targets:\n")
+    print(targets_table(table) + "\n")
     print("speedup = sklearn time / cymlp time (> 1: cymlp faster).\n")
     est, speedups = estimator_table(table, labels)
     print(est)
