@@ -77,138 +77,108 @@ cdef inline floating elu(floating v) noexcept nogil:
     return <floating> elu_negative(v) if v < 0 else v
 
 
-# One function per activation, each with a loop with the bias and one
-# without. A single loop reading ``bias[j] if bias != NULL else 0`` is
-# vectorized into masked loads from NULL, whose fault suppression costs a
-# microcode assist per vector; and small functions keep gcc inlining the
-# branch-free exp and tanh, so that the loops vectorize.
+# One small function per activation, each a single loop over contiguous
+# values: gcc then inlines the branch-free exp and tanh and vectorizes. The
+# bias is added by its own loop first. (One loop reading ``bias[j] if bias
+# != NULL else 0`` was vectorized into masked loads from NULL, whose fault
+# suppression costs a microcode assist per vector.)
 
-cdef void add_bias_rows(floating* row, const floating* bias, Py_ssize_t size) noexcept nogil:
+cdef void logistic_rows(floating* v, Py_ssize_t size) noexcept nogil:
     cdef Py_ssize_t j
-    if bias != NULL:
-        for j in range(size):
-            row[j] = row[j] + bias[j]
+    for j in range(size):
+        v[j] = logistic(v[j])
 
 
-cdef void logistic_rows(floating* row, const floating* bias, Py_ssize_t size) noexcept nogil:
+cdef void tanh_rows(floating* v, Py_ssize_t size) noexcept nogil:
     cdef Py_ssize_t j
-    if bias != NULL:
-        for j in range(size):
-            row[j] = logistic(row[j] + bias[j])
-    else:
-        for j in range(size):
-            row[j] = logistic(row[j])
+    for j in range(size):
+        v[j] = fast_tanh(v[j])
 
 
-cdef void tanh_rows(floating* row, const floating* bias, Py_ssize_t size) noexcept nogil:
+cdef void relu_rows(floating* v, Py_ssize_t size) noexcept nogil:
     cdef Py_ssize_t j
-    if bias != NULL:
-        for j in range(size):
-            row[j] = fast_tanh(row[j] + bias[j])
-    else:
-        for j in range(size):
-            row[j] = fast_tanh(row[j])
+    for j in range(size):
+        v[j] = relu(v[j])
 
 
-cdef void relu_rows(floating* row, const floating* bias, Py_ssize_t size) noexcept nogil:
+cdef void leaky_relu_rows(floating* v, Py_ssize_t size, floating slope) noexcept nogil:
     cdef Py_ssize_t j
-    if bias != NULL:
-        for j in range(size):
-            row[j] = relu(row[j] + bias[j])
-    else:
-        for j in range(size):
-            row[j] = relu(row[j])
+    for j in range(size):
+        v[j] = leaky(v[j], slope)
 
 
-cdef void leaky_relu_rows(floating* row, const floating* bias, Py_ssize_t size,
-                          floating slope) noexcept nogil:
-    cdef Py_ssize_t j
-    if bias != NULL:
-        for j in range(size):
-            row[j] = leaky(row[j] + bias[j], slope)
-    else:
-        for j in range(size):
-            row[j] = leaky(row[j], slope)
-
-
-cdef void prelu_rows(floating* row, const floating* bias, Py_ssize_t size,
-                     const floating* slopes, Py_ssize_t n_cols) noexcept nogil:
+cdef void prelu_rows(floating* v, Py_ssize_t size, const floating* slopes,
+                     Py_ssize_t n_cols) noexcept nogil:
     """slopes indexed by column, j % n_cols."""
     cdef Py_ssize_t j
-    if bias != NULL:
-        for j in range(size):
-            row[j] = leaky(row[j] + bias[j], slopes[j % n_cols])
-    else:
-        for j in range(size):
-            row[j] = leaky(row[j], slopes[j % n_cols])
+    for j in range(size):
+        v[j] = leaky(v[j], slopes[j % n_cols])
 
 
-cdef void elu_rows(floating* row, const floating* bias, Py_ssize_t size) noexcept nogil:
+cdef void elu_rows(floating* v, Py_ssize_t size) noexcept nogil:
     cdef Py_ssize_t j
-    if bias != NULL:
-        for j in range(size):
-            row[j] = elu(row[j] + bias[j])
-    else:
-        for j in range(size):
-            row[j] = elu(row[j])
+    for j in range(size):
+        v[j] = elu(v[j])
 
 
-cdef void gelu_rows(floating* row, const floating* bias, Py_ssize_t size) noexcept nogil:
+cdef void gelu_rows(floating* v, Py_ssize_t size) noexcept nogil:
     cdef Py_ssize_t j
-    if bias != NULL:
-        for j in range(size):
-            row[j] = <floating> gelu(row[j] + bias[j])
-    else:
-        for j in range(size):
-            row[j] = <floating> gelu(row[j])
+    for j in range(size):
+        v[j] = <floating> gelu(v[j])
 
 
-cdef inline void activate_rows(int act, floating* row, const floating* bias,
-                               Py_ssize_t size, double negative_slope,
-                               const floating* slopes, Py_ssize_t n_cols) noexcept nogil:
-    """row[j] = f(row[j] + bias[j]) over ``size`` contiguous values (bias may be NULL)."""
-    if act == ACT_IDENTITY:
-        add_bias_rows(row, bias, size)
-    elif act == ACT_LOGISTIC:
-        logistic_rows(row, bias, size)
+cdef inline void apply_activation(int act, floating* v, Py_ssize_t size, double negative_slope,
+                                  const floating* slopes, Py_ssize_t n_cols) noexcept nogil:
+    """v[j] = f(v[j]) over ``size`` contiguous values of rows of ``n_cols``."""
+    if act == ACT_LOGISTIC:
+        logistic_rows(v, size)
     elif act == ACT_TANH:
-        tanh_rows(row, bias, size)
+        tanh_rows(v, size)
     elif act == ACT_RELU:
-        relu_rows(row, bias, size)
+        relu_rows(v, size)
     elif act == ACT_LEAKY_RELU:
-        leaky_relu_rows(row, bias, size, <floating> negative_slope)
+        leaky_relu_rows(v, size, <floating> negative_slope)
     elif act == ACT_PRELU:
-        prelu_rows(row, bias, size, slopes, n_cols)
+        prelu_rows(v, size, slopes, n_cols)
     elif act == ACT_ELU:
-        elu_rows(row, bias, size)
+        elu_rows(v, size)
     elif act == ACT_GELU:
-        gelu_rows(row, bias, size)
+        gelu_rows(v, size)
+    # identity: nothing to do
+
+
+cdef inline void add_bias(floating* z, const floating* bias, Py_ssize_t n_rows,
+                          Py_ssize_t n_cols) noexcept nogil:
+    cdef Py_ssize_t i, j
+    cdef floating b
+    cdef floating* row
+    if n_cols == 1:
+        b = bias[0]
+        for i in range(n_rows):
+            z[i] = z[i] + b
+        return
+    for i in range(n_rows):
+        row = z + i * n_cols
+        for j in range(n_cols):
+            row[j] = row[j] + bias[j]
 
 
 cdef void bias_activation(int act, floating* z, const floating* bias,
                           Py_ssize_t n_rows, Py_ssize_t n_cols, double negative_slope,
                           const floating* slopes) noexcept nogil:
     """z[i, j] = f(z[i, j] + bias[j]) for every row i (no bias if NULL)."""
-    cdef Py_ssize_t i, j
-    cdef floating* row
-    cdef floating b
-    if n_cols < 16:
-        # Narrow rows: add the bias row by row, then one flat pass of f, so
-        # that the activation loop is long enough to vectorize.
-        if bias != NULL and n_cols == 1:
-            b = bias[0]
-            for i in range(n_rows):
-                z[i] = z[i] + b
-        elif bias != NULL:
-            for i in range(n_rows):
-                row = z + i * n_cols
-                for j in range(n_cols):
-                    row[j] = row[j] + bias[j]
-        if act != ACT_IDENTITY:
-            activate_rows(act, z, NULL, n_rows * n_cols, negative_slope, slopes, n_cols)
+    cdef Py_ssize_t i
+    if n_cols < 16 or bias == NULL:
+        # Narrow rows: add the bias, then one flat pass of f, so that the
+        # activation loop is long enough to vectorize.
+        if bias != NULL:
+            add_bias(z, bias, n_rows, n_cols)
+        apply_activation(act, z, n_rows * n_cols, negative_slope, slopes, n_cols)
         return
+    # Wide rows: bias and f row by row, while the row is in L1.
     for i in range(n_rows):
-        activate_rows(act, z + i * n_cols, bias, n_cols, negative_slope, slopes, n_cols)
+        add_bias(z + i * n_cols, bias, 1, n_cols)
+        apply_activation(act, z + i * n_cols, n_cols, negative_slope, slopes, n_cols)
 
 
 cdef void activation_derivative(int act, const floating* a, const floating* z,
