@@ -176,17 +176,22 @@ def test_activation_shape_errors():
 # --------------------------------------------------------------------------
 
 
+def _targets(head, rng, n, k, poisson_mean):
+    """Random (n, k) targets of the kind ``head`` fits."""
+    if head == "squared_error":
+        return rng.randn(n, k)
+    if head == "binary_log_loss":
+        return rng.randint(0, 2, (n, k)).astype(np.float64)
+    if head == "log_loss":
+        return np.eye(k)[rng.randint(0, k, n)]
+    return rng.poisson(poisson_mean, (n, k)).astype(np.float64)
+
+
 def _head_data(head, rng, n=6, k=3):
     z = rng.uniform(-1.5, 1.5, (n, k))
     bias = rng.uniform(-0.5, 0.5, k)
-    if head == "squared_error":
-        y = rng.randn(n, k)
-    elif head == "binary_log_loss":
-        y = rng.randint(0, 2, (n, k)).astype(np.float64)
-    elif head == "log_loss":
-        y = np.eye(k)[rng.randint(0, k, n)]
-    else:
-        y = rng.poisson(1.5, (n, k)).astype(np.float64)
+    y = _targets(head, rng, n, k, poisson_mean=1.5)
+    if head == "poisson":
         y[0, 0] = 0.0  # xlogy(0, .) = 0
     return z, bias, y
 
@@ -380,15 +385,7 @@ def test_layout_rejects_bad_shapes():
 
 def _net_problem(head, n_out, rng, n=7, n_features=4):
     X = rng.randn(n, n_features)
-    if head == "squared_error":
-        Y = rng.randn(n, n_out)
-    elif head == "binary_log_loss":
-        Y = rng.randint(0, 2, (n, n_out)).astype(np.float64)
-    elif head == "log_loss":
-        Y = np.eye(n_out)[rng.randint(0, n_out, n)]
-    else:
-        Y = rng.poisson(1.0, (n, n_out)).astype(np.float64)
-    return X, np.ascontiguousarray(Y)
+    return X, np.ascontiguousarray(_targets(head, rng, n, n_out, poisson_mean=1.0))
 
 
 def _reference_loss(units, activations, head, params, X, Y, sw, alpha, layout):
