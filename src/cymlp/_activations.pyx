@@ -1,4 +1,4 @@
-"""Hidden-layer activations, fused with the bias add, and their derivatives.
+"""Hidden-layer activations with the bias add, and their derivatives.
 
 Conventions: row-major buffers of shape (n_rows, n_cols); ``z`` (IN/OUT)
 holds ``X @ W`` on entry and ``f(X @ W + b)`` on exit (``bias`` may be NULL).
