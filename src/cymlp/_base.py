@@ -5,9 +5,13 @@ stopping, warm start and partial_fit, the verbose lines and the end-of-epoch
 bookkeeping. It never loops over samples or batches: one ``run_epoch`` call
 per epoch trains in C without the GIL.
 
-A fit works on copies (parameters, optimizer state, curves) and the estimator
-is restored as it was if the fit raises, so a diverging fit never leaves a
-half-written model behind.
+A resumed fit (warm start, partial_fit) trains the live parameter buffer in
+place, as scikit-learn does, so arrays a user holds (``est.coefs_[0]``) see
+the new weights. Each fit first backs up what it will change in place (the
+buffers, the curves it extends) and restores it if the fit raises, so a
+diverging fit never leaves a half-written model behind. The exception is
+early stopping: as in scikit-learn, a fit whose loss diverges then ends with
+the best weights it saw, and NaN validation scores for the diverged epochs.
 """
 
 import copy
@@ -271,11 +275,13 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
             callbacks = FitCallbacks(self._init_callback_context(max_subtasks=n_tasks),
                                    self, X, y, sample_weight)
         snapshot = dict(self.__dict__)
+        backup = _InPlaceBackup(self)
         try:
             if prepare is not None:
                 prepare()
             self._fit_unsafe(X, y, sample_weight, incremental, callbacks)
         except BaseException:
+            backup.restore()
             self.__dict__.clear()
             self.__dict__.update(snapshot)
             raise
@@ -315,7 +321,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
             self._initialize(y, units, X.dtype, config)
         else:
             self._check_resumable(units, config)
-            self._bind_params(self._current_params().copy(), self._running_flat.copy())
+            self._current_params()  # trained in place from here on
         dtype = self._params_flat.dtype
         if X.dtype != dtype:
             X = X.astype(dtype)
@@ -340,7 +346,9 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
         """
         if not np.isfinite(self._params_flat).all():
             raise ValueError(_NON_FINITE)
-        if not math.isfinite(getattr(self, "loss_", 0.0)):
+        # Early stopping ends with its best weights even after the loss diverged
+        finite_loss_needed = not (self.early_stopping and self.solver in _STOCHASTIC_SOLVERS)
+        if finite_loss_needed and not math.isfinite(getattr(self, "loss_", 0.0)):
             raise ValueError(
                 f"The fit ended with a non-finite loss ({self.loss_}). The input data "
                 "may contain large values and need to be preprocessed."
@@ -379,6 +387,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
         layout.init_extras(params, running)
         self._bind_params(params, running)
         self._best_params = params.copy()
+        self._best_running = running.copy()
         self.gradient_norms_ = np.empty((0, self.n_layers_ - 1))
         if self.solver in _STOCHASTIC_SOLVERS:
             self.loss_curve_ = []
@@ -409,13 +418,6 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
         if config != self._config:
             self._config = config  # dropout or negative_slope changed
             self._layout_cache = None
-        # Curves and counters that this fit extends: copies, so a failed fit
-        # leaves the previous ones untouched.
-        for name in ("loss_curve_", "validation_scores_"):
-            value = getattr(self, name, None)
-            if isinstance(value, list):
-                setattr(self, name, list(value))
-        self._best_params = self._best_params.copy()
 
     def _kernel_data(self, X, y, sample_weight):
         """Contiguous arrays of the parameter dtype for the kernels."""
@@ -479,11 +481,14 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
         norm_sums = np.zeros(self.n_layers_ - 1)
         norms = np.zeros((self.max_iter, self.n_layers_ - 1))
         solver, state1, state2 = optimizer.kernel_args()
+        # the optimizer's own hyperparameters: set_params between partial_fit
+        # calls does not change them (as in scikit-learn)
+        momentum, nesterov, beta_1, beta_2, epsilon = optimizer.kernel_hyperparameters()
         runner = _network.EpochRunner(
             layout, workspace, params, np.empty_like(params), state1, state2,
             self._running_flat, Xk, Yk, swk, sample_idx if self.shuffle else None,
-            batch_size, solver, self.momentum, self.nesterovs_momentum, self.beta_1,
-            self.beta_2, self.epsilon, optimizer.t, float(self.alpha), norm_sums,
+            batch_size, solver, momentum, nesterov, beta_1, beta_2, epsilon,
+            optimizer.t, float(self.alpha), norm_sums,
         )
 
         # sklearn.utils.shuffle(sample_idx) draws exactly what
@@ -503,12 +508,15 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
                 np.divide(norm_sums, max(n_batches, 1), out=norms[it])
                 norm_sums[:] = 0.0
                 self.n_iter_ += 1
-                self.loss_ = loss_sum / n_samples
+                self.loss_ = np.float64(loss_sum) / n_samples
                 self.t_ += n_samples
                 self.loss_curve_.append(self.loss_)
                 if self.verbose:
                     print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
-                if not math.isfinite(self.loss_) and not np.isfinite(params).all():
+                # Diverged: early stopping goes on (scikit-learn records NaN
+                # validation scores and keeps the best weights); else give up.
+                if (not early_stopping and not math.isfinite(self.loss_)
+                        and not np.isfinite(params).all()):
                     raise ValueError(_NON_FINITE)
 
                 self._update_no_improvement_count(
@@ -552,8 +560,9 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
             if callbacks is not None:
                 callbacks.close_task()
 
-        if early_stopping:
+        if early_stopping:  # the best epoch's model: weights and batch-norm statistics
             params[:] = self._best_params
+            self._running_flat[:] = self._best_running
 
     def _append_gradient_norms(self, norms):
         if len(norms):
@@ -573,6 +582,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
             if last_valid_score > self.best_validation_score_:
                 self.best_validation_score_ = last_valid_score
                 self._best_params[:] = self._params_flat
+                self._best_running[:] = self._running_flat
         else:
             if self.loss_curve_[-1] > self.best_loss_ - self.tol:
                 self._no_improvement_count += 1
@@ -640,13 +650,13 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
             warnings.warn("Training interrupted by user.")
             params[:] = last_x[0]
             self.n_iter_ = len(norms)
-            self.loss_ = float(loss_grad(params.astype(np.float64))[0])
+            self.loss_ = np.float64(loss_grad(params.astype(np.float64))[0])
         else:
             if opt_res.status == 99:  # stopped by a callback, not a convergence failure
                 self.n_iter_ = opt_res.nit
             else:
                 self.n_iter_ = _check_optimize_result("lbfgs", opt_res, self.max_iter)
-            self.loss_ = opt_res.fun
+            self.loss_ = np.float64(opt_res.fun)
             params[:] = opt_res.x
         finally:
             self._append_gradient_norms(norms)
@@ -697,6 +707,32 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+class _InPlaceBackup:
+    """Copies of what a fit changes in place, to put back if the fit raises.
+
+    The parameter buffers (and the early-stopping best copies) are written in
+    place and the curves are appended to; attribute rebindings are undone
+    separately, from a snapshot of ``__dict__``.
+    """
+
+    _BUFFERS = ("_params_flat", "_running_flat", "_best_params", "_best_running")
+    _CURVES = ("loss_curve_", "validation_scores_")
+
+    def __init__(self, estimator):
+        attributes = estimator.__dict__
+        self.buffers = [(attributes[name], attributes[name].copy())
+                        for name in self._BUFFERS if name in attributes]
+        self.curves = [(attributes[name], len(attributes[name]))
+                       for name in self._CURVES
+                       if isinstance(attributes.get(name), list)]
+
+    def restore(self):
+        for live, saved in self.buffers:
+            live[...] = saved
+        for live, length in self.curves:
+            del live[length:]
 
 
 _VIEW_ATTRIBUTES = (

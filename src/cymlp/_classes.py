@@ -32,10 +32,12 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     ----------"""
         + PARAMETERS_DOC
         + """
-    class_weight : dict, 'balanced' or None, default=None
+    class_weight : dict, list of dict, 'balanced' or None, default=None
         Weights of the classes, ``{label: weight}``, multiplying
         ``sample_weight``; 'balanced' uses n_samples / (n_classes *
-        np.bincount(y)). Not in scikit-learn's MLP.
+        np.bincount(y)). For multilabel y, a list of one dict per label,
+        ``{0: weight, 1: weight}`` (or 'balanced'); the weights of a sample's
+        labels multiply. Not in scikit-learn's MLP.
 
     Attributes
     ----------
@@ -62,7 +64,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     _parameter_constraints: dict = {
         **BaseMLP._parameter_constraints,
-        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "class_weight": [dict, list, StrOptions({"balanced"}), None],
     }
 
     def __init__(
@@ -166,6 +168,14 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                     "class_weight 'balanced' is not supported for partial_fit: the "
                     "class frequencies of one batch are not those of the data. "
                     "Pass a dict of class weights instead."
+                )
+            if isinstance(self.class_weight, list) and (
+                y.ndim == 1 or not all(isinstance(w, dict) for w in self.class_weight)
+            ):
+                raise ValueError(
+                    "class_weight as a list takes one dict per label of a multilabel "
+                    f"y ({{0: weight, 1: weight}} each); got {self.class_weight!r} for "
+                    f"a y of type {type_of_target(y)!r}. For a single-output y, pass one dict."
                 )
             class_weights = compute_sample_weight(self.class_weight, y)
             if not (np.isfinite(class_weights).all() and (class_weights >= 0).all()):

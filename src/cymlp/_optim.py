@@ -3,6 +3,10 @@
 The steps themselves run in ``_optimizers.pyx`` inside the epoch loop; these
 objects hold what outlives an epoch (velocities or moments, the step counter,
 the learning rate) and apply scikit-learn's end-of-epoch rules.
+
+As in scikit-learn, an optimizer is built once per ``fit`` (or by the first
+``partial_fit``) and keeps the hyperparameters it was built with: a
+``set_params`` between ``partial_fit`` calls changes none of them.
 """
 
 import math
@@ -29,6 +33,10 @@ class SGDState:
     def kernel_args(self):
         """(solver code, state1, state2) for the epoch loop."""
         return SOLVER_CODES["sgd"], self.velocity, self.velocity[:0]
+
+    def kernel_hyperparameters(self):
+        """(momentum, nesterov, beta_1, beta_2, epsilon); Adam's are unused."""
+        return self.momentum, self.nesterov, 0.0, 0.0, 1.0
 
     def epoch_learning_rate(self):
         """The learning rate of the next epoch's steps."""
@@ -74,6 +82,10 @@ class AdamState:
     def kernel_args(self):
         """(solver code, state1, state2) for the epoch loop."""
         return SOLVER_CODES["adam"], self.moments[0], self.moments[1]
+
+    def kernel_hyperparameters(self):
+        """(momentum, nesterov, beta_1, beta_2, epsilon); SGD's are unused."""
+        return 0.0, False, self.beta_1, self.beta_2, self.epsilon
 
     def epoch_learning_rate(self):
         """Adam's base rate; the kernel applies the bias corrections per step."""

@@ -54,19 +54,23 @@ MAX_LAYER_SIZE = 2**31 - 1
 
 
 def hidden_layer_list(hidden_layer_sizes):
-    """``hidden_layer_sizes`` as a list of positive ints, or a ValueError naming it."""
+    """``hidden_layer_sizes`` as a list of positive ints.
+
+    Raises what scikit-learn raises, in its order: ValueError when all entries
+    are numbers and one is below 1, then TypeError for a non-integer entry.
+    """
     sizes = hidden_layer_sizes
     if isinstance(sizes, str) or not hasattr(sizes, "__iter__"):
         sizes = [sizes]
     sizes = list(sizes)
+    if all(isinstance(s, Real) for s in sizes) and any(s <= 0 for s in sizes):
+        raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
     for size in sizes:
         if isinstance(size, bool) or not isinstance(size, Integral):
-            raise ValueError(
+            raise TypeError(
                 "hidden_layer_sizes must hold integers (units per hidden layer), "
                 f"got {size!r} in {sizes}."
             )
-    if any(s <= 0 for s in sizes):
-        raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
     if any(s > MAX_LAYER_SIZE for s in sizes):
         raise ValueError(
             f"hidden_layer_sizes entries must be at most {MAX_LAYER_SIZE}, got {sizes}."
