@@ -335,3 +335,31 @@ def test_stochastic_loss_curves_match_sklearn_over_100_epochs(solver):
     ref.fit(X, y)
     assert est.n_iter_ == ref.n_iter_ == 100
     assert_allclose(est.loss_curve_, ref.loss_curve_, rtol=1e-12)
+
+
+def test_partial_fit_trains_on_from_weights_set_by_hand_like_sklearn():
+    # scikit-learn's test_fit sets coefs_/intercepts_ on an unfitted estimator
+    # and partial_fit trains on from them; here on a network with two outputs
+    X, y = regression()
+    Y = np.column_stack([y, -y])
+    rng = np.random.RandomState(0)
+    coefs = [rng.uniform(-1, 1, (6, 4)), rng.uniform(-1, 1, (4, 2))]
+    intercepts = [rng.uniform(-1, 1, 4), rng.uniform(-1, 1, 2)]
+    est, ref = both("regressor", hidden_layer_sizes=(4,), solver="sgd", batch_size=20,
+                    random_state=0)
+    for model in (est, ref):
+        model.coefs_ = [c.copy() for c in coefs]
+        model.intercepts_ = [b.copy() for b in intercepts]
+        model.n_layers_, model.n_outputs_, model.n_features_in_ = 3, 2, 6
+        model.out_activation_, model.t_, model.loss_curve_ = "identity", 0, []
+        model.best_loss_, model._no_improvement_count = np.inf, 0
+    est.partial_fit(X, Y)
+    ref.partial_fit(X, Y)
+    assert_same_weights(est, ref)
+    # weights that do not fit the network are refused, naming the problem
+    bad = MLPRegressor(hidden_layer_sizes=(5,), solver="sgd")
+    bad.coefs_, bad.intercepts_ = coefs, intercepts
+    bad.n_features_in_ = 6
+    with pytest.raises(ValueError, match="coefs_ and intercepts_ set on this unfitted"):
+        bad.partial_fit(X, Y)
+    assert not hasattr(bad, "_params_flat")

@@ -319,6 +319,9 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
         self._random_state = check_random_state(self.random_state)
         if first_pass:
             self._initialize(y, units, X.dtype, config)
+        elif "_params_flat" not in self.__dict__:
+            # coefs_ and intercepts_ set by hand: scikit-learn trains on from them
+            self._initialize(y, units, X.dtype, config, self._hand_set_weights(units))
         else:
             self._check_resumable(units, config)
             self._current_params()  # trained in place from here on
@@ -359,8 +362,23 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
                 "contain large values and need to be preprocessed."
             )
 
-    def _initialize(self, y, units, dtype, config):
-        """Fresh network: output activation, weights drawn as scikit-learn draws them."""
+    def _hand_set_weights(self, units):
+        """(coefs, intercepts) a user assigned, if they fit the network ``units``."""
+        coefs, intercepts = list(self.coefs_), list(getattr(self, "intercepts_", []))
+        pairs = list(zip(units[:-1], units[1:]))
+        if ([np.shape(c) for c in coefs] != pairs
+                or [np.shape(b) for b in intercepts] != [(n,) for _, n in pairs]):
+            raise ValueError(
+                "Cannot train on from the coefs_ and intercepts_ set on this unfitted "
+                f"estimator: their shapes {[np.shape(c) for c in coefs]} and "
+                f"{[np.shape(b) for b in intercepts]} do not fit the layer sizes "
+                f"{units} of hidden_layer_sizes and the data."
+            )
+        return coefs, intercepts
+
+    def _initialize(self, y, units, dtype, config, weights=None):
+        """Fresh network: output activation; the weights drawn as scikit-learn
+        draws them, or the given (coefs, intercepts)."""
         self.n_iter_ = 0
         self.t_ = 0
         self.n_outputs_ = y.shape[1]
@@ -375,7 +393,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
             self.out_activation_ = "logistic"
         self._layout_cache = None
         layout = self._layout()
-        coefs, intercepts = initial_weights(
+        coefs, intercepts = weights or initial_weights(
             self._random_state, self.weight_init, config["activations"], units,
             self.activation,
         )

@@ -1,0 +1,45 @@
+"""scikit-learn's own MLP tests, run against cymlp.
+
+The installed ``sklearn/neural_network/tests/test_mlp.py`` is read, its
+import of scikit-learn's estimators is swapped for cymlp's, and the result is
+executed as this module's body, so pytest collects scikit-learn's tests here
+(each one reported on its own). Tests that use scikit-learn's private
+internals are skipped by name in ``SKLEARN_PRIVATE``, each with its reason;
+every other test must pass.
+"""
+
+import pathlib
+
+import pytest
+import sklearn.neural_network
+
+_SKLEARN_IMPORT = "from sklearn.neural_network import MLPClassifier, MLPRegressor\n"
+_CYMLP_IMPORT = "from cymlp import MLPClassifier, MLPRegressor\n"
+
+SKLEARN_PRIVATE = {
+    "test_gradient": "calls scikit-learn's private _loss_grad_lbfgs; cymlp's gradients "
+                     "are checked against finite differences in test_kernels.py",
+}
+
+
+def _sklearn_test_source():
+    path = pathlib.Path(sklearn.neural_network.__file__).parent / "tests" / "test_mlp.py"
+    source = path.read_text()
+    # exactly one import to swap: if scikit-learn changes it, fail loudly
+    assert source.count(_SKLEARN_IMPORT) == 1, f"{path} no longer imports {_SKLEARN_IMPORT}"
+    assert source.count("sklearn.neural_network import") == 1
+    return path, source.replace(_SKLEARN_IMPORT, _CYMLP_IMPORT)
+
+
+_path, _source = _sklearn_test_source()
+# The same line numbers as the installed file, so tracebacks point into it
+exec(compile(_source, str(_path), "exec"), globals())
+
+for _name, _reason in SKLEARN_PRIVATE.items():
+    globals()[_name] = pytest.mark.skip(reason=_reason)(globals()[_name])
+
+
+@pytest.fixture
+def global_random_seed():
+    """scikit-learn's conftest fixture, at its default seed."""
+    return 42
