@@ -363,3 +363,19 @@ def test_partial_fit_trains_on_from_weights_set_by_hand_like_sklearn():
     with pytest.raises(ValueError, match="coefs_ and intercepts_ set on this unfitted"):
         bad.partial_fit(X, Y)
     assert not hasattr(bad, "_params_flat")
+
+
+@pytest.mark.parametrize("params", [dict(solver="lbfgs"),
+                                    dict(solver="sgd", early_stopping=True)])
+def test_lbfgs_and_early_stopping_also_resume_in_place(params):
+    # scikit-learn binds new arrays here; cymlp writes into the held ones
+    X, y = regression()
+    est, ref = both("regressor", hidden_layer_sizes=(5,), warm_start=True, max_iter=3,
+                    random_state=0, **params)
+    est.fit(X, y)
+    ref.fit(X, y)
+    held, held_ref = held_arrays(est), held_arrays(ref)
+    est.fit(X, y)
+    ref.fit(X, y)
+    assert held_ref[0][0] is not ref.coefs_[0]
+    assert_held_arrays_are_live(held, est)

@@ -12,6 +12,7 @@ import pathlib
 
 import pytest
 import sklearn.neural_network
+from threadpoolctl import threadpool_limits
 
 _SKLEARN_IMPORT = "from sklearn.neural_network import MLPClassifier, MLPRegressor\n"
 _CYMLP_IMPORT = "from cymlp import MLPClassifier, MLPRegressor\n"
@@ -43,3 +44,11 @@ for _name, _reason in SKLEARN_PRIVATE.items():
 def global_random_seed():
     """scikit-learn's conftest fixture, at its default seed."""
     return 42
+
+
+@pytest.fixture(autouse=True)
+def _one_blas_thread():
+    """scikit-learn's problems are tiny: BLAS threads would only add overhead
+    (test_partial_fit_classification: 100 partial_fit calls)."""
+    with threadpool_limits(1):
+        yield
