@@ -12,12 +12,10 @@ classifier (``tabular``). One row at steady state (as
 ``track_predict_proba_single_row_us`` in deep.py), and 4000 rows.
 """
 
-import time
-
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from .common import WORKLOADS
+from .common import WORKLOADS, steady_state_us
 
 RUNTIMES = ["cymlp", "onnxruntime"]
 NETWORKS = ["deep_narrow", "tabular"]
@@ -83,14 +81,7 @@ class OnnxInference:
         self.predict_proba(self.batch)
 
     def track_predict_proba_single_row_us(self, *args):
-        """Steady-state single-row latency in µs: the best of 7 blocks of 200 calls."""
-        predict_proba, row = self.predict_proba, self.row
-        best = float("inf")
-        for _ in range(7):
-            tic = time.perf_counter()
-            for _ in range(200):
-                predict_proba(row)
-            best = min(best, (time.perf_counter() - tic) / 200)
-        return best * 1e6
+        """Steady-state single-row latency in µs (see ``steady_state_us``)."""
+        return steady_state_us(self.predict_proba, self.row)
 
     track_predict_proba_single_row_us.unit = "µs"
