@@ -16,7 +16,7 @@ import pytest
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import NotFittedError
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 ort = pytest.importorskip("onnxruntime")
@@ -80,23 +80,36 @@ def _assert_close(actual, expected, dtype):
         np.testing.assert_allclose(actual, expected, rtol=1e-9, atol=1e-300)
 
 
+def _with_scaler(model, X):
+    """The fitted model after a StandardScaler that maps X * 2 + 1 to X standardized."""
+    return Pipeline([("scale", StandardScaler().fit(X * 2 + 1)), ("mlp", model)])
+
+
 def _check_classifier(model, X, dtype, options=None, reference=False, **kwargs):
-    Xd = X.astype(dtype)
+    """The model's graph, alone and after a StandardScaler, against predict(_proba)."""
     opts = {"zipmap": False, **(options or {})}
-    onx = skl2onnx.to_onnx(model, Xd[:1], options={id(model): opts}, **kwargs)
-    labels, proba = _run(onx, Xd, reference)
-    np.testing.assert_array_equal(labels, model.predict(X))
-    _assert_close(proba, model.predict_proba(X), dtype)
-    return onx
+    for estimator, Xe in ((model, X), (_with_scaler(model, X), X * 2 + 1)):
+        Xd = Xe.astype(dtype)
+        onx = skl2onnx.to_onnx(estimator, Xd[:1], options={id(model): opts}, **kwargs)
+        labels, proba = _run(onx, Xd, reference)
+        np.testing.assert_array_equal(labels, estimator.predict(Xe))
+        _assert_close(proba, estimator.predict_proba(Xe), dtype)
+        if estimator is model:
+            model_onx = onx
+    return model_onx
 
 
 def _check_regressor(model, X, dtype, options=None, reference=False, **kwargs):
-    Xd = X.astype(dtype)
-    onx = skl2onnx.to_onnx(model, Xd[:1], options={id(model): options or {}}, **kwargs)
-    (pred,) = _run(onx, Xd, reference)
-    expected = model.predict(X).reshape(len(X), -1)
-    _assert_close(pred, expected, dtype)
-    return onx
+    """The model's graph, alone and after a StandardScaler, against predict."""
+    for estimator, Xe in ((model, X), (_with_scaler(model, X), X * 2 + 1)):
+        Xd = Xe.astype(dtype)
+        onx = skl2onnx.to_onnx(estimator, Xd[:1], options={id(model): options or {}},
+                               **kwargs)
+        (pred,) = _run(onx, Xd, reference)
+        _assert_close(pred, estimator.predict(Xe).reshape(len(Xe), -1), dtype)
+        if estimator is model:
+            model_onx = onx
+    return model_onx
 
 
 def _ops(onx):
