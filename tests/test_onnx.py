@@ -160,6 +160,15 @@ def test_gelu_erf_below_opset_20(dtype):
     assert "Gelu" in _ops(onx)
 
 
+def test_float32_model():
+    X, y = _data()
+    X = X.astype(np.float32)
+    model = MLPClassifier((6, 4), activation=["gelu", "prelu"], batch_norm=True,
+                          max_iter=30, random_state=0).fit(X, y)
+    assert model.coefs_[0].dtype == np.float32
+    _check_classifier(model, X, np.float32)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_no_hidden_layer(dtype):
     X, y = _data()
