@@ -1,9 +1,13 @@
 """Deep and narrow network: 8 hidden layers of 32 tanh units, batch 64.
 Many small GEMMs per batch, so per-layer overhead matters."""
 
-import time
-
-from .common import IMPLEMENTATIONS, THREADS, EstimatorBenchmark, MLPBenchmark
+from .common import (
+    IMPLEMENTATIONS,
+    THREADS,
+    EstimatorBenchmark,
+    MLPBenchmark,
+    steady_state_us,
+)
 
 
 class DeepNarrow(EstimatorBenchmark):
@@ -36,18 +40,8 @@ class DeepNarrowPredict(MLPBenchmark):
         self.fitted.predict_proba(self.row)
 
     def track_predict_proba_single_row_us(self, *args):
-        """Steady-state single-row latency in µs: the best of 7 blocks of 200
-        calls. asv times a benchmark that has a setup one call per sample,
-        right after the setup ran; at a few µs per call that measures the
-        setup's cache damage and the timer as much as predict_proba."""
-        predict_proba, row = self.fitted.predict_proba, self.row
-        best = float("inf")
-        for _ in range(7):
-            tic = time.perf_counter()
-            for _ in range(200):
-                predict_proba(row)
-            best = min(best, (time.perf_counter() - tic) / 200)
-        return best * 1e6
+        """Steady-state single-row latency in µs (see ``steady_state_us``)."""
+        return steady_state_us(self.fitted.predict_proba, self.row)
 
     track_predict_proba_single_row_us.unit = "µs"
 
