@@ -9,7 +9,9 @@ import math
 
 import numpy as np
 
-from ._network import SOLVER_CODES
+from ._dispatch import network
+
+SOLVER_CODES = network.SOLVER_CODES
 
 
 class SGDState:
