@@ -181,5 +181,24 @@ def test_x86_64_builds_the_avx2_and_avx512_levels():
     assert {"baseline", "avx2", "avx512"} <= set(_dispatch.built_levels())
 
 
+def test_show_config_names_the_level_and_versions(capsys):
+    import numpy
+    import scipy
+    import sklearn
+
+    cymlp.show_config()
+    out = capsys.readouterr().out
+    assert f"chosen    {_dispatch.LEVEL}\n" in out
+    assert f"cpu runs  {', '.join(cymlp._cpu.cpu_levels())}\n" in out
+    for name, module in (("numpy", numpy), ("scipy", scipy), ("scikit-learn", sklearn)):
+        assert f"{name}" in out and module.__version__ in out
+    assert f"cymlp" in out and cymlp.__version__ in out
+    assert "native-simd" in out and "sanitizers" in out and "cython-debug" in out
+    proc = _run_at(_dispatch.LEVEL, "-m", "cymlp", "info")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0] == "versions:"
+    assert f"chosen    {_dispatch.LEVEL}" in proc.stdout
+
+
 if __name__ == "__main__":
     print(_dispatch.LEVEL, fit_digest())
