@@ -14,10 +14,12 @@ import hashlib
 import os
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
 
 import cymlp
 from cymlp import _dispatch, _layout
@@ -201,4 +203,5 @@ def test_show_config_names_the_level_and_versions(capsys):
 
 
 if __name__ == "__main__":
+    warnings.simplefilter("ignore", ConvergenceWarning)    # 15 epochs on purpose
     print(_dispatch.LEVEL, fit_digest())

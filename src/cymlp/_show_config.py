@@ -5,12 +5,12 @@ threadpoolctl), the SIMD level chosen for the kernels and the levels this CPU
 runs, and the options the build was made with.
 """
 
-import platform
 import sys
-from importlib.metadata import PackageNotFoundError, version
 
 
 def _version(dist):
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version(dist)
     except PackageNotFoundError:
@@ -19,6 +19,8 @@ def _version(dist):
 
 def config():
     """show_config's sections as {section: {key: value}}."""
+    import platform
+
     from threadpoolctl import threadpool_info
 
     from . import __version__, _build_config, _dispatch
