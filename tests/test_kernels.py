@@ -12,7 +12,8 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.neural_network._base import ACTIVATIONS, LOSS_FUNCTIONS
 from sklearn.neural_network._stochastic_optimizers import AdamOptimizer, SGDOptimizer
 
-from cymlp import _activations, _blas, _layout, _losses, _network, _optimizers
+from cymlp import _activations, _blas, _layout, _losses, _optimizers
+from cymlp._dispatch import network as _network
 
 HIDDEN = ["identity", "logistic", "tanh", "relu"]
 HEADS = ["squared_error", "binary_log_loss", "log_loss", "poisson"]

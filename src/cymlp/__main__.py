@@ -1,7 +1,8 @@
-"""Command line of cymlp: ``python -m cymlp demo [--out DIR] [--quick]``.
+"""Command line of cymlp: ``python -m cymlp demo [--out DIR] [--quick]``, and
+``python -m cymlp info`` (``cymlp.show_config()``: versions, BLAS, SIMD level,
+build options).
 
-The commands themselves live in :mod:`cymlp._demo`; see ``python -m cymlp
---help``.
+The parser lives in :mod:`cymlp._demo`; see ``python -m cymlp --help``.
 """
 
 import sys

@@ -32,7 +32,8 @@ from sklearn.utils.fixes import _get_additional_lbfgs_options_dict
 from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from . import _layout, _network
+from . import _layout
+from ._dispatch import network as _network
 from ._callbacks import FitCallbacks
 from ._shuffle import shuffler_for
 from ._optim import make_optimizer

@@ -760,7 +760,7 @@ def format_summary(summary, quick=False):
 
 
 def build_parser():
-    """The ``python -m cymlp`` argument parser, with its ``demo`` subcommand."""
+    """The ``python -m cymlp`` argument parser: ``demo`` and ``info``."""
     parser = argparse.ArgumentParser(
         prog="python -m cymlp",
         description="cymlp: scikit-learn's multilayer perceptrons on Cython "
@@ -786,6 +786,11 @@ def build_parser():
         "--quick", action="store_true",
         help="smaller data and fewer epochs (a few seconds)",
     )
+    commands.add_parser(
+        "info",
+        help="print versions, BLAS, SIMD level and build options (for bug reports)",
+        description="The same report as cymlp.show_config().",
+    )
     return parser
 
 
@@ -807,6 +812,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
+        return 0
+    if args.command == "info":
+        from ._show_config import show_config
+        show_config()
         return 0
     try:
         summary = run(args.out, quick=args.quick)

@@ -13,7 +13,9 @@ import math
 
 import numpy as np
 
-from ._network import SOLVER_CODES
+from ._dispatch import network
+
+SOLVER_CODES = network.SOLVER_CODES
 
 
 class SGDState:

@@ -6,59 +6,6 @@ scikit-learn's ``_stochastic_optimizers`` evaluates it, so that float64
 results agree to the last bits.
 """
 
-from libc.math cimport sqrt, sqrtf
-
-cdef extern from "<float.h>":
-    const float FLT_TRUE_MIN
-    const double DBL_TRUE_MIN
-
-
-cdef void sgd_step(floating* params, const floating* grads, floating* velocity,
-                   Py_ssize_t size, double learning_rate, double momentum,
-                   bint nesterov) noexcept nogil:
-    """v = momentum v - lr g; params += v, or momentum v - lr g with Nesterov."""
-    cdef Py_ssize_t i
-    cdef floating lr = <floating> learning_rate
-    cdef floating mu = <floating> momentum
-    cdef floating vel
-    for i in range(size):
-        vel = mu * velocity[i] - lr * grads[i]
-        velocity[i] = vel
-        if nesterov:
-            params[i] = params[i] + (mu * vel - lr * grads[i])
-        else:
-            params[i] = params[i] + vel
-
-
-cdef void adam_step(floating* params, const floating* grads, floating* m, floating* v,
-                    Py_ssize_t size, double step_size, double beta_1, double beta_2,
-                    double epsilon) noexcept nogil:
-    """m, v = moving moments of g and g^2; params -= step m / (sqrt(v) + eps).
-
-    ``step_size`` is lr * sqrt(1 - beta_2^t) / (1 - beta_1^t) for step t.
-    """
-    cdef Py_ssize_t i
-    cdef floating b1 = <floating> beta_1
-    cdef floating b2 = <floating> beta_2
-    cdef floating c1 = <floating> (1 - beta_1)
-    cdef floating c2 = <floating> (1 - beta_2)
-    cdef floating neg_step = <floating> (-step_size)
-    cdef floating eps = <floating> epsilon
-    if eps == 0 and epsilon > 0:
-        eps = <floating> (FLT_TRUE_MIN if floating is float else DBL_TRUE_MIN)
-    cdef floating g, mi, vi
-    for i in range(size):
-        g = grads[i]
-        mi = b1 * m[i] + c1 * g
-        vi = b2 * v[i] + c2 * (g * g)
-        m[i] = mi
-        v[i] = vi
-        if floating is float:
-            params[i] = params[i] + neg_step * mi / (sqrtf(vi) + eps)
-        else:
-            params[i] = params[i] + neg_step * mi / (sqrt(vi) + eps)
-
-
 def sgd_update(floating[::1] params, const floating[::1] grads, floating[::1] velocity,
                double learning_rate, double momentum, bint nesterov):
     """Test entry point for one SGD step in place."""

@@ -1,0 +1,207 @@
+"""Runtime CPU dispatch: every SIMD level computes the same bits.
+
+The network is built once per SIMD level (see src/cymlp/_dispatch.py). These
+tests compare each level this machine runs against the baseline, bit for bit:
+the kernels directly (every activation, head and extra, float32 and float64)
+and whole fits in a fresh interpreter per level with CYMLP_SIMD set. They
+also check the level choice itself and ``show_config``.
+
+Run as a script (``python tests/test_dispatch.py``), this file prints the
+digest of the fits for the level chosen in this process.
+"""
+
+import hashlib
+import os
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+
+import cymlp
+from cymlp import _dispatch, _layout
+from cymlp._activations import ACTIVATION_CODES
+
+LEVELS = _dispatch.available_levels()
+WIDER = [level for level in LEVELS if level != "baseline"]
+HEADS = ["squared_error", "binary_log_loss", "log_loss", "poisson"]
+
+
+def _targets(head, rng, n, k):
+    if head == "log_loss":
+        return np.eye(k)[rng.integers(0, k, n)]
+    if head == "binary_log_loss":
+        return rng.integers(0, 2, (n, k)).astype(float)
+    if head == "poisson":
+        return rng.poisson(2.0, (n, k)).astype(float)
+    return rng.normal(size=(n, k))
+
+
+def _loss_and_gradient(network, activation, head, dtype, extras):
+    """One full-batch loss and gradient through ``network`` (a level's module)."""
+    rng = np.random.default_rng(7)
+    n, k = 67, 3                       # odd sizes: vector bodies and scalar tails
+    units = [13, 37, 21, k]
+    layout = _layout.Layout(units, [activation] * 2, head, 0.05,
+                            [0.2 * extras, 0.0], [extras, extras])
+    X = rng.normal(size=(n, units[0])).astype(dtype)
+    Y = _targets(head, rng, n, k).astype(dtype)
+    sw = rng.uniform(0.5, 2.0, n).astype(dtype)
+    params = rng.uniform(-0.8, 0.8, layout.n_params).astype(dtype)
+    running = np.zeros(layout.n_running, dtype=dtype)
+    if layout.n_running:
+        running[layout.n_running // 2:] = 1.0
+    ws = _layout.Workspace(layout, n, dtype, False)
+    grads = np.zeros(layout.n_params, dtype=dtype)
+    norms = np.zeros(len(units) - 1)
+    loss = network.loss_and_gradient(layout, ws, params, grads, X, Y, sw, 1e-3, 1.0,
+                                     norms, running if layout.n_running else None, 0.5)
+    pred = network.predict(layout, params, X, n, running if layout.n_running else None)
+    return np.float64(loss).tobytes() + grads.tobytes() + norms.tobytes() + pred.tobytes()
+
+
+@pytest.mark.skipif(not WIDER, reason="this CPU or build has only the baseline level")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("head", HEADS)
+@pytest.mark.parametrize("activation", sorted(ACTIVATION_CODES))
+def test_kernels_are_bitwise_identical_at_every_level(activation, head, dtype):
+    extras = activation in ("relu", "tanh")      # dropout + batch norm on two of them
+    baseline = _loss_and_gradient(_dispatch.load("baseline"), activation, head, dtype,
+                                  extras)
+    for level in WIDER:
+        got = _loss_and_gradient(_dispatch.load(level), activation, head, dtype, extras)
+        assert got == baseline, f"{level} differs from baseline"
+
+
+def fit_digest():
+    """sha256 of the fitted parameters, curves and predictions of a set of fits."""
+    from cymlp import MLPClassifier, MLPRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 20))
+    y_cls = (X[:, 0] * X[:, 1] + np.sin(3 * X[:, 2]) > 0).astype(int) + (X[:, 3] > 1)
+    y_reg = np.column_stack([np.sin(X[:, 0]) + X[:, 1] ** 2, X[:, 2] * X[:, 3]])
+    fits = [
+        (MLPClassifier, dict(hidden_layer_sizes=(32,) * 4, activation="tanh"), X, y_cls),
+        (MLPClassifier, dict(hidden_layer_sizes=(40, 17), activation="logistic",
+                             solver="sgd", nesterovs_momentum=True), X, y_cls),
+        (MLPClassifier, dict(hidden_layer_sizes=(33,), activation="relu", solver="lbfgs"),
+         X, y_cls),
+        (MLPClassifier, dict(hidden_layer_sizes=(24, 24), activation=["gelu", "prelu"],
+                             dropout=0.1, batch_norm=True), X, y_cls > 0),
+        (MLPClassifier, dict(hidden_layer_sizes=(19,), activation="leaky_relu"),
+         sp.random(300, 20, density=0.3, format="csr", random_state=1), y_cls),
+        (MLPRegressor, dict(hidden_layer_sizes=(100,), activation="elu"), X, y_reg),
+        (MLPRegressor, dict(hidden_layer_sizes=(30,), activation="identity",
+                            loss="poisson"), X, np.exp(y_reg[:, 0] / 4)),
+    ]
+    digest = hashlib.sha256()
+    for dtype in (np.float64, np.float32):
+        for cls, params, X_fit, y_fit in fits:
+            est = cls(max_iter=15, random_state=0, **params)
+            est.fit(X_fit.astype(dtype), y_fit)
+            curve = getattr(est, "loss_curve_", [est.loss_])   # lbfgs: the loss only
+            for array in est.coefs_ + est.intercepts_ + [np.asarray(curve)]:
+                digest.update(np.ascontiguousarray(array).tobytes())
+            out = est.predict_proba(X_fit) if cls is MLPClassifier else est.predict(X_fit)
+            digest.update(np.ascontiguousarray(out).tobytes())
+    return digest.hexdigest()
+
+
+def _run_at(level, *args):
+    env = dict(os.environ, CYMLP_SIMD=level)
+    return subprocess.run([sys.executable, *args], env=env, capture_output=True,
+                          text=True)
+
+
+@pytest.mark.skipif(not WIDER, reason="this CPU or build has only the baseline level")
+def test_fits_are_bitwise_identical_at_every_level():
+    digests = {}
+    for level in LEVELS:
+        proc = _run_at(level, __file__)
+        assert proc.returncode == 0, proc.stderr
+        chosen, digest = proc.stdout.split()
+        assert chosen == level
+        digests[level] = digest
+    assert len(set(digests.values())) == 1, digests
+
+
+def test_only_the_chosen_level_is_imported():
+    proc = _run_at("", "-c", "import sys, cymlp; print(cymlp._dispatch.LEVEL, sorted("
+                   "m for m in sys.modules if m.startswith('cymlp._network')))")
+    assert proc.returncode == 0, proc.stderr
+    level, modules = proc.stdout.split(" ", 1)
+    assert level == LEVELS[-1]          # the widest level by default
+    assert modules.strip() == repr([f"cymlp.{_dispatch.MODULES[level]}"])
+
+
+def test_unknown_level_is_refused():
+    proc = _run_at("sse9", "-c", "import cymlp")
+    assert proc.returncode != 0
+    assert "CYMLP_SIMD='sse9' is not a SIMD level" in proc.stderr
+
+
+def test_a_level_the_cpu_lacks_is_refused(monkeypatch):
+    monkeypatch.setattr(_dispatch, "cpu_levels", lambda: ("baseline",))
+    monkeypatch.setattr(_dispatch._build_config, "SIMD_LEVELS", ("baseline", "avx2"))
+    assert _dispatch.choose_level("") == "baseline"
+    with pytest.raises(RuntimeError, match="CYMLP_SIMD=avx2: this CPU lacks some of "
+                                           "avx2, fma, bmi, bmi2"):
+        _dispatch.choose_level("avx2")
+    with pytest.raises(RuntimeError, match="no 'avx512' kernels"):
+        _dispatch.choose_level("avx512")
+
+
+def _cpuinfo_flags():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return None
+
+
+@pytest.mark.skipif(_cpuinfo_flags() is None or not cymlp._cpu.is_x86_64(),
+                    reason="needs Linux's /proc/cpuinfo on x86-64")
+def test_cpu_levels_match_the_kernels_view_of_the_cpu():
+    flags = _cpuinfo_flags()
+    expected = ["baseline"]
+    if {"avx2", "fma", "bmi1", "bmi2"} <= flags:
+        expected.append("avx2")
+        if {"avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"} <= flags:
+            expected.append("avx512")
+    assert cymlp._cpu.cpu_levels() == tuple(expected)
+
+
+@pytest.mark.skipif(not cymlp._cpu.is_x86_64(), reason="x86-64 builds the wider levels")
+def test_x86_64_builds_the_avx2_and_avx512_levels():
+    assert {"baseline", "avx2", "avx512"} <= set(_dispatch.built_levels())
+
+
+def test_show_config_names_the_level_and_versions(capsys):
+    import numpy
+    import scipy
+    import sklearn
+
+    cymlp.show_config()
+    out = capsys.readouterr().out
+    assert f"chosen    {_dispatch.LEVEL}\n" in out
+    assert f"cpu runs  {', '.join(cymlp._cpu.cpu_levels())}\n" in out
+    for name, module in (("numpy", numpy), ("scipy", scipy), ("scikit-learn", sklearn)):
+        assert f"{name}" in out and module.__version__ in out
+    assert f"cymlp" in out and cymlp.__version__ in out
+    assert "native-simd" in out and "sanitizers" in out and "cython-debug" in out
+    proc = _run_at(_dispatch.LEVEL, "-m", "cymlp", "info")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0] == "versions:"
+    assert f"chosen    {_dispatch.LEVEL}" in proc.stdout
+
+
+if __name__ == "__main__":
+    warnings.simplefilter("ignore", ConvergenceWarning)    # 15 epochs on purpose
+    print(_dispatch.LEVEL, fit_digest())
