@@ -79,7 +79,6 @@ sphinx_gallery_conf = {
     "filename_pattern": r"/plot_",
     "doc_module": ("cymlp",),
     "backreferences_dir": "api/generated/backreferences",
-    "reference_url": {"cymlp": None},
     "abort_on_example_error": True,
     "remove_config_comments": True,
     "matplotlib_animations": False,

@@ -46,7 +46,8 @@ ax.set_yticks(np.arange(len(activations)), activations)
 ax.set_xlabel("dropout")
 ax.set_ylabel("activation")
 for (i, j), score in np.ndenumerate(scores):
-    ax.text(j, i, f"{score:.3f}", ha="center", va="center", color="w")
+    ax.text(j, i, f"{score:.3f}", ha="center", va="center",
+            color="k" if score > scores.mean() else "w")
 fig.colorbar(image, label="mean CV accuracy")
 ax.set_title("GridSearchCV over activation and dropout")
 plt.show()
