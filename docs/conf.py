@@ -83,6 +83,7 @@ sphinx_gallery_conf = {
     "remove_config_comments": True,
     "matplotlib_animations": False,
     "min_reported_time": 1,
+    "capture_repr": (),  # no "<Figure ...>" line after the plot calls
     "plot_gallery": "True",
 }
 

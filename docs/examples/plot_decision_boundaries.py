@@ -12,7 +12,8 @@ units** draw.
 from cymlp._experiments import fit_classification, plot_decision_boundaries, plot_xor_hidden
 
 result = fit_classification()
-print(result["scores"])
+for name, scores in result["scores"].items():
+    print(f"{name}: accuracy {scores['accuracy']:.1%}")
 plot_decision_boundaries(result)
 
 # %%

@@ -14,5 +14,6 @@ the :math:`R^2` is measured on points between the training points.
 from cymlp._experiments import fit_regression, plot_regression
 
 result = fit_regression()
-print(result["scores"])
+for name, scores in result["scores"].items():
+    print(f"{name}: held-out R² {scores['r2']:.5f}")
 plot_regression(result)
