@@ -7,10 +7,11 @@ then check its exit status, its PNG figures and the theory its stdout summary
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from cymlp._demo import main
+from cymlp._demo import EXPERIMENTS, main
 
 pytest.importorskip("matplotlib")
 
@@ -167,3 +168,13 @@ def test_bad_command(capsys):
         main(["nope"])
     assert exc.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_gallery_runs_the_demo_experiments():
+    """Each experiment is written once: a gallery script calls its functions."""
+    examples = Path(__file__).resolve().parents[1] / "docs" / "examples"
+    gallery = "\n".join(p.read_text() for p in examples.glob("plot_*.py"))
+    for _, _, fit, plots in EXPERIMENTS:
+        assert f"{fit.__name__}(" in gallery, fit.__name__
+        for plot, _ in plots:
+            assert f"{plot.__name__}(" in gallery, plot.__name__

@@ -237,7 +237,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
         )
 
     def hidden_activations(self, X):
-        """Outputs of every hidden layer for X.
+        """Compute the output of every hidden layer for X.
 
         Parameters
         ----------
@@ -246,8 +246,9 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
 
         Returns
         -------
-        activations : list of ndarray, one of shape (n_samples, n_units) per
-            hidden layer, nearest the input first. Empty with no hidden layer.
+        activations : list of ndarray
+            One array of shape (n_samples, n_units) per hidden layer, nearest
+            the input first. Empty with no hidden layer.
         """
         self._check_fitted()
         X = self._validate_X_predict(X)

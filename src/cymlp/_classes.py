@@ -67,6 +67,13 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         "class_weight": [dict, list, StrOptions({"balanced"}), None],
     }
 
+    # The "?" link of the HTML repr (notebooks) points at the API page.
+    _doc_link_module = "cymlp"
+    _doc_link_template = (
+        "https://cymlp.readthedocs.io/en/latest/api/generated/"
+        "{estimator_module}.{estimator_name}.html"
+    )
+
     def __init__(
         self,
         hidden_layer_sizes=(100,),
@@ -346,6 +353,13 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         **BaseMLP._parameter_constraints,
         "loss": [StrOptions({"squared_error", "poisson"})],
     }
+
+    # The "?" link of the HTML repr (notebooks) points at the API page.
+    _doc_link_module = "cymlp"
+    _doc_link_template = (
+        "https://cymlp.readthedocs.io/en/latest/api/generated/"
+        "{estimator_module}.{estimator_name}.html"
+    )
 
     def __init__(
         self,

@@ -259,10 +259,10 @@ ATTRIBUTES_DOC = """
         The minimum loss reached by the solver throughout fitting (None with
         early stopping, where ``best_validation_score_`` is used instead).
 
-    loss_curve_ : list of shape (n_iter_,)
+    loss_curve_ : list of shape (`n_iter_`,)
         The loss at the end of each epoch (stochastic solvers only).
 
-    validation_scores_ : list of shape (n_iter_,) or None
+    validation_scores_ : list of shape (`n_iter_`,) or None
         The score on the held-out validation set at each epoch, with
         ``early_stopping=True``; None otherwise.
 
@@ -282,7 +282,7 @@ ATTRIBUTES_DOC = """
     n_features_in_ : int
         Number of features seen during fit.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when X has string column names.
 
     n_iter_ : int
@@ -307,7 +307,7 @@ ATTRIBUTES_DOC = """
     batch_norm_running_mean_, batch_norm_running_var_ : list of (ndarray or None)
         Running statistics used by batch normalization at prediction.
 
-    gradient_norms_ : ndarray of shape (n_epochs, n_layers_ - 1)
+    gradient_norms_ : ndarray of shape (n_epochs, `n_layers_` - 1)
         For each epoch recorded in ``loss_curve_`` (each iteration for
         'lbfgs'), the mean over batches of the L2 norm of the loss gradient
         with respect to each layer's weight matrix; first column = the layer
