@@ -10,9 +10,10 @@ the activation's *output* ``a = f(z)`` (as scikit-learn does); 'prelu' and
 column, ``slopes[j]``; 'elu' has alpha = 1; 'gelu' is the exact erf form.
 """
 
-from libc.math cimport fabs, fabsf, copysign, copysignf, erf, expm1, exp
+from libc.math cimport fabs, fabsf, copysign, copysignf, expm1
 
-from ._fastmath cimport exp_inline, tanh_inline
+from ._fastmath cimport (erf_inline, erf_with_gaussian, exp_inline, exp_negative,
+                        log_positive, tanh_inline)
 
 ACTIVATION_CODES = {
     "identity": ACT_IDENTITY,
@@ -46,13 +47,14 @@ cdef bint needs_input(int act) noexcept nogil:
 
 cdef inline double gelu(double x) noexcept nogil:
     """x Phi(x) = x / 2 (1 + erf(x / sqrt 2))."""
-    return 0.5 * x * (1.0 + erf(x * 0.7071067811865476))
+    return 0.5 * x * (1.0 + erf_inline(x * 0.7071067811865476))
 
 
 cdef inline double gelu_derivative(double x) noexcept nogil:
-    """Phi(x) + x phi(x)."""
-    return (0.5 * (1.0 + erf(x * 0.7071067811865476))
-            + x * exp(-0.5 * x * x) * 0.3989422804014327)
+    """Phi(x) + x phi(x); erf and phi share exp(-x^2 / 2)."""
+    cdef double y = x * 0.7071067811865476
+    cdef double g = exp_negative(y * y)
+    return 0.5 * (1.0 + erf_with_gaussian(y, g)) + x * g * 0.3989422804014327
 
 
 cdef inline double elu_negative(double x) noexcept nogil:
@@ -254,3 +256,23 @@ def derivative(str name, const floating[:, ::1] a, floating[:, ::1] delta, z=Non
     with nogil:
         activation_derivative(act, &a[0, 0], &zz[0, 0], &delta[0, 0], a.shape[0],
                               a.shape[1], negative_slope, &s[0])
+
+
+def fastmath(str name, double[::1] x):
+    """Test entry point: x = f(x) in place, f one of _fastmath.pxd's 'exp',
+    'log' (positive normal x), 'tanh' or 'erf'."""
+    cdef Py_ssize_t i
+    if name == "exp":
+        for i in range(x.shape[0]):
+            x[i] = exp_inline(x[i])
+    elif name == "log":
+        for i in range(x.shape[0]):
+            x[i] = log_positive(x[i])
+    elif name == "tanh":
+        for i in range(x.shape[0]):
+            x[i] = tanh_inline(x[i])
+    elif name == "erf":
+        for i in range(x.shape[0]):
+            x[i] = erf_inline(x[i])
+    else:
+        raise ValueError(f"fastmath: unknown function {name!r}")
