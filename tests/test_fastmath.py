@@ -118,6 +118,21 @@ def test_gelu_and_its_derivative_match_scipy():
     assert np.all(np.abs(z32[0] - ref) <= 6e-8 * np.abs(ref) + 1.2e-16 * np.abs(x32) + 1e-45)
 
 
+def test_log_positive_across_every_exponent():
+    # m 2^e for every normal exponent e (negative ones included), m on both
+    # sides of the sqrt(1/2) and sqrt(2) edges where e steps
+    e = np.ldexp(1.0, np.arange(-1022, 1024))
+    r = np.sqrt(0.5)
+    m = np.array([1.0, 1.5, np.nextafter(2, 0), r, np.nextafter(r, 0), np.nextafter(r, 1),
+                  2 * r, np.nextafter(2 * r, 0), np.nextafter(2 * r, 4)])
+    x = (m[:, None] * e).ravel()
+    x = x[np.isfinite(x) & (x >= np.finfo(np.float64).tiny)]
+    rng = np.random.RandomState(5)
+    x = np.concatenate([x, 10 ** rng.uniform(-307, 308, 50_000), rng.uniform(0.7, 1.4, 20_000)])
+    assert _ulps(_fastmath("log", x), np.log(x)) <= 2
+    assert _fastmath("log", [1.0])[0] == 0.0
+
+
 def test_fastmath_names():
     with pytest.raises(ValueError, match="unknown function"):
         fastmath("erfc", np.zeros(1))

@@ -56,7 +56,9 @@ cdef inline double log_positive(double x) noexcept nogil:
     # exponent relative to [sqrt(1/2), sqrt(2)): shift the mantissa by 0x95f62 (the
     # offset of sqrt(2) in the 20 high mantissa bits) before reading the exponent
     e = ((b.i + 0x00095F6200000000LL) >> 52) - 1023
-    b.i = b.i - (e << 52)
+    # e 2^52, not e << 52: shifting a negative e (x < sqrt(1/2)) left is
+    # undefined in C; the product is exact and compiles to the same shift.
+    b.i = b.i - e * 4503599627370496LL
     m = b.d
     s = (m - 1.0) / (m + 1.0)
     s2 = s * s
