@@ -38,8 +38,10 @@ cdef inline double exp_inline(double x) noexcept nogil:
         + r * (1.0 / 3628800 + r * (1.0 / 39916800 + r * (1.0 / 479001600.0
         + r * (1.0 / 6227020800.0)))))))))))))
     k1 = ((ki + 2048) >> 1) - 1024    # floor(k / 2), shifting a non-negative value
-    s1.i = (k1 + 1023) << 52
-    s2.i = (ki - k1 + 1023) << 52
+    # unsigned shifts: for NaN input the exponents are garbage (and may be
+    # negative, which C does not allow to shift); the NaN passes regardless
+    s1.u = <unsigned long long> (k1 + 1023) << 52
+    s2.u = <unsigned long long> (ki - k1 + 1023) << 52
     return p * s1.d * s2.d
 
 
@@ -88,7 +90,7 @@ cdef inline double tanh_inline(double x) noexcept nogil:
         + r * (1.0 / 720 + r * (1.0 / 5040 + r * (1.0 / 40320 + r * (1.0 / 362880
         + r * (1.0 / 3628800 + r * (1.0 / 39916800 + r * (1.0 / 479001600.0
         + r * (1.0 / 6227020800.0)))))))))))))
-    s.i = (t.i - 0x4338000000000000LL + 1023) << 52     # 2^k, k in [-58, 0]
+    s.u = (t.u - 0x4338000000000000ULL + 1023) << 52   # 2^k, k in [-58, 0]
     m = s.d * q + (s.d - 1.0)
     m = -m / (2.0 + m)
     return copysign(fabs(m), x)
@@ -99,8 +101,9 @@ cdef inline double exp_negative(double s) noexcept nogil:
     """exp(-s) for s >= 0 within 1 ulp (s clipped at 708, where the result is
     the smallest normal's order; NaN passes), cheaper than exp_inline: one
     scale 2^k with k in [-1022, 0], built by a left shift of unsigned bits
-    (SSE2 has no 64-bit arithmetic right shift to vectorize exp_inline's), and
-    exp(r) on |r| <= ln 2 / 2 by a degree-11 Chebyshev fit (error 3e-18).
+    (exp_inline's 64-bit arithmetic right shift has no SSE2 or AVX2
+    instruction, so gcc emulates it), and exp(r) on |r| <= ln 2 / 2 by a
+    degree-11 Chebyshev fit (error 3e-18).
     """
     cdef Bits64 t, scale
     cdef double k, r, p
