@@ -103,7 +103,7 @@ cdef inline double exp_negative(double s) noexcept nogil:
     scale 2^k with k in [-1022, 0], built by a left shift of unsigned bits
     (exp_inline's 64-bit arithmetic right shift has no SSE2 or AVX2
     instruction, so gcc emulates it), and exp(r) on |r| <= ln 2 / 2 by a
-    degree-11 Chebyshev fit (error 3e-18).
+    degree-11 Chebyshev fit (error 3e-18; tools/fastmath_coefficients.py).
     """
     cdef Bits64 t, scale
     cdef double k, r, p
@@ -132,8 +132,8 @@ cdef inline double erf_with_gaussian(double x, double g) noexcept nogil:
     and erf rounds to 1 (g is not clipped, so it only gets smaller beyond),
     so inf gives 1; NaN passes; the sign is copied back
     (erf(-0.0) = -0.0). P and Q: Chebyshev fits to erf(x) / x and
-    erfc(x) exp(x^2) / t at 60 digits (mpmath.chebyfit), fit errors 7e-18 and
-    3e-18, rounded to doubles.
+    erfc(x) exp(x^2) / t at 60 digits, fit errors 7e-18 and 3e-18, rounded to
+    doubles (tools/fastmath_coefficients.py prints them).
     """
     cdef double a = fabs(x)
     cdef double s, t, u, p, q
