@@ -1,11 +1,13 @@
-"""The kernels' branch-free exp, log and tanh (``_fastmath.pxd``) against
-numpy/scipy, through the activations and output layers that use them."""
+"""The kernels' branch-free exp, log, tanh and erf (``_fastmath.pxd``) against
+numpy/scipy, directly (``fastmath``) and through the activations and output
+layers that use them."""
 
 import numpy as np
 import pytest
-from scipy.special import expit
+from scipy.special import erf, expit
+from scipy.stats import norm
 
-from cymlp._activations import activate
+from cymlp._activations import activate, derivative, fastmath
 from cymlp._losses import loss_delta, output_forward
 
 
@@ -68,3 +70,69 @@ def test_log_in_the_log_losses_within_a_few_ulps():
     worst = max(abs(loss_delta("log_loss", np.array([[v]]), np.ones((1, 1)))[0] + np.log(v))
                 / np.spacing(abs(np.log(v))) for v in p[::25])
     assert worst <= 2
+
+
+def _fastmath(name, x):
+    out = np.array(x, dtype=np.float64)
+    fastmath(name, out)
+    return out
+
+
+def _erf_grid():
+    rng = np.random.RandomState(4)
+    tiny = np.logspace(-323.3, 0, 20_000)      # subnormals up to 1
+    edges = np.concatenate([np.linspace(b - 1e-3, b + 1e-3, 2001) for b in (1.0, 6.0)])
+    x = np.concatenate([rng.uniform(-8, 8, 200_000), np.linspace(-6.5, 6.5, 130_001),
+                        tiny, edges, np.nextafter([1.0, 6.0], 0), [5e-324, 1e300]])
+    return np.concatenate([x, -x])
+
+
+def test_erf_within_a_few_ulps_of_scipy():
+    x = _erf_grid()
+    assert _ulps(_fastmath("erf", x), erf(x)) <= 3
+    assert np.all(_fastmath("erf", x[np.abs(x) > 6]) == np.sign(x[np.abs(x) > 6]))
+
+
+def test_erf_special_values_pass_through():
+    out = _fastmath("erf", [np.nan, np.inf, -np.inf, 0.0, -0.0, -5e-324])
+    np.testing.assert_array_equal(out, [np.nan, 1, -1, 0, 0, -5e-324])
+    assert np.array_equal(np.signbit(out), [False, False, True, False, True, True])
+
+
+def test_gelu_and_its_derivative_match_scipy():
+    # Both use Phi(x) = (1 + erf(x / sqrt 2)) / 2, whose error is absolute
+    # (a few 1e-17) where 1 + erf cancels (x < 0): hence the atol-like term.
+    x = np.ascontiguousarray(_grid()[::4])
+    ref = x * norm.cdf(x)
+    z = x.reshape(1, -1).copy()
+    activate("gelu", z, np.zeros(z.shape[1]))
+    assert np.all(np.abs(z[0] - ref) <= 4e-16 * np.abs(ref) + 1.2e-16 * np.abs(x))
+    grad = np.ones_like(z)
+    derivative("gelu", z, grad, z=x.reshape(1, -1))
+    ref = norm.cdf(x) + x * norm.pdf(x)
+    assert np.all(np.abs(grad[0] - ref) <= 4e-16 * np.abs(ref) + 2e-16)
+    x32 = x.astype(np.float32)
+    z32 = x32.reshape(1, -1).copy()
+    activate("gelu", z32, np.zeros(z32.shape[1], dtype=np.float32))
+    ref = x32.astype(np.float64) * norm.cdf(x32.astype(np.float64))
+    assert np.all(np.abs(z32[0] - ref) <= 6e-8 * np.abs(ref) + 1.2e-16 * np.abs(x32) + 1e-45)
+
+
+def test_log_positive_across_every_exponent():
+    # m 2^e for every normal exponent e (negative ones included), m on both
+    # sides of the sqrt(1/2) and sqrt(2) edges where e steps
+    e = np.ldexp(1.0, np.arange(-1022, 1024))
+    r = np.sqrt(0.5)
+    m = np.array([1.0, 1.5, np.nextafter(2, 0), r, np.nextafter(r, 0), np.nextafter(r, 1),
+                  2 * r, np.nextafter(2 * r, 0), np.nextafter(2 * r, 4)])
+    x = (m[:, None] * e).ravel()
+    x = x[np.isfinite(x) & (x >= np.finfo(np.float64).tiny)]
+    rng = np.random.RandomState(5)
+    x = np.concatenate([x, 10 ** rng.uniform(-307, 308, 50_000), rng.uniform(0.7, 1.4, 20_000)])
+    assert _ulps(_fastmath("log", x), np.log(x)) <= 2
+    assert _fastmath("log", [1.0])[0] == 0.0
+
+
+def test_fastmath_names():
+    with pytest.raises(ValueError, match="unknown function"):
+        fastmath("erfc", np.zeros(1))

@@ -5,9 +5,7 @@
 # network's SIMD variants (see _dispatch.py) each vectorize them for their
 # ISA. _activations.pyx holds the module docstring and the test entry points.
 from cython cimport floating
-from libc.math cimport erf, exp
-
-from ._fastmath cimport exp_inline, tanh_inline
+from ._fastmath cimport erf_inline, erf_with_gaussian, exp_inline, exp_negative, tanh_inline
 
 cdef enum:
     ACT_IDENTITY = 0
@@ -40,13 +38,14 @@ cdef inline bint needs_input(int act) noexcept nogil:
 
 cdef inline double gelu(double x) noexcept nogil:
     """x Phi(x) = x / 2 (1 + erf(x / sqrt 2))."""
-    return 0.5 * x * (1.0 + erf(x * 0.7071067811865476))
+    return 0.5 * x * (1.0 + erf_inline(x * 0.7071067811865476))
 
 
 cdef inline double gelu_derivative(double x) noexcept nogil:
-    """Phi(x) + x phi(x)."""
-    return (0.5 * (1.0 + erf(x * 0.7071067811865476))
-            + x * exp(-0.5 * x * x) * 0.3989422804014327)
+    """Phi(x) + x phi(x); erf and phi share exp(-x^2 / 2)."""
+    cdef double y = x * 0.7071067811865476
+    cdef double g = exp_negative(y * y)
+    return 0.5 * (1.0 + erf_with_gaussian(y, g)) + x * g * 0.3989422804014327
 
 
 cdef inline double elu_negative(double x) noexcept nogil:

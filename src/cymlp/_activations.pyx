@@ -10,6 +10,8 @@ the activation's *output* ``a = f(z)`` (as scikit-learn does); 'prelu' and
 column, ``slopes[j]``; 'elu' has alpha = 1; 'gelu' is the exact erf form.
 """
 
+from ._fastmath cimport erf_inline, exp_inline, log_positive, tanh_inline
+
 ACTIVATION_CODES = {
     "identity": ACT_IDENTITY,
     "logistic": ACT_LOGISTIC,
@@ -55,3 +57,23 @@ def derivative(str name, const floating[:, ::1] a, floating[:, ::1] delta, z=Non
     with nogil:
         activation_derivative(act, &a[0, 0], &zz[0, 0], &delta[0, 0], a.shape[0],
                               a.shape[1], negative_slope, &s[0])
+
+
+def fastmath(str name, double[::1] x):
+    """Test entry point: x = f(x) in place, f one of _fastmath.pxd's 'exp',
+    'log' (positive normal x), 'tanh' or 'erf'."""
+    cdef Py_ssize_t i
+    if name == "exp":
+        for i in range(x.shape[0]):
+            x[i] = exp_inline(x[i])
+    elif name == "log":
+        for i in range(x.shape[0]):
+            x[i] = log_positive(x[i])
+    elif name == "tanh":
+        for i in range(x.shape[0]):
+            x[i] = tanh_inline(x[i])
+    elif name == "erf":
+        for i in range(x.shape[0]):
+            x[i] = erf_inline(x[i])
+    else:
+        raise ValueError(f"fastmath: unknown function {name!r}")
