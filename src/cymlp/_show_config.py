@@ -58,7 +58,8 @@ def show_config(file=None):
 
     Parameters
     ----------
-    file : writable text stream, default sys.stdout
+    file : writable text stream, default=None
+        Where to print; ``sys.stdout`` when None.
     """
     out = sys.stdout if file is None else file
     for section, entries in config().items():

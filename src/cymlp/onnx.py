@@ -76,6 +76,7 @@ def to_onnx(model, X=None, *, target_opset=None, options=None, **kwargs):
     Returns
     -------
     onnx.ModelProto
+        The ONNX graph, ready for ``onnx.save`` or ``onnxruntime.InferenceSession``.
     """
     if X is None and "initial_types" not in kwargs:
         n_features = getattr(model, "n_features_in_", None)
