@@ -343,8 +343,9 @@ def test_interrupt_during_lbfgs_keeps_the_last_iterate(fit_interrupted, monkeypa
                              at_signal=lambda: len(started))
     assert "Training interrupted by user." in result.messages
     # the evaluation running at the signal finishes; L-BFGS starts no other,
-    # and fit makes one more, at the kept iterate, for loss_
-    assert len(started) == result.at_signal + 1, (
+    # and fit makes one more, at the kept iterate, for loss_ (which may
+    # already have started when the count was read)
+    assert result.at_signal <= len(started) <= result.at_signal + 1, (
         f"{len(started) - result.at_signal} evaluations started after the signal")
     assert result.latency < 60, f"fit returned {result.latency:.1f} s after SIGINT"
     monkeypatch.undo()
