@@ -1,5 +1,6 @@
 """Shared test configuration: hypothesis profiles, the opt-in ``slow`` marker,
-and the ``fit_interrupted`` fixture (a fit that receives Ctrl-C).
+and the ``fit_interrupted`` fixture (a fit that receives Ctrl-C once it has
+made the progress a test asks for).
 
 Tests marked ``slow`` are skipped unless pytest is given a marker expression:
 ``python -m pytest tests`` skips them (reported as skipped, with the reason),
@@ -62,32 +63,50 @@ def pytest_collection_modifyitems(config, items):
 class InterruptedFit:
     latency: float   # seconds from the SIGINT to fit's return
     messages: list   # the warnings fit emitted, as text
+    at_signal: object = None  # what ``at_signal()`` returned just after the SIGINT
 
 
-def _fit_interrupted(est, X, y, delay):
-    """``est.fit(X, y)`` in the main thread, with SIGINT sent after ``delay`` s."""
+def _fit_interrupted(est, X, y, delay=0.0, when=None, at_signal=None):
+    """``est.fit(X, y)`` in the main thread, with SIGINT sent from another thread.
+
+    The signal goes ``delay`` s after the fit starts, and then only once
+    ``when()`` is true (polled every millisecond): a condition on the fit's
+    progress, such as "3 batches done", makes the test independent of the
+    machine's speed and load. ``at_signal()``, called right after the
+    signal was sent (the signal is pending by then: os.kill to this process
+    runs the C-level handler before it returns), records the progress that
+    was made by then, so the progress after it is counted without a race.
+    """
     assert threading.current_thread() is threading.main_thread()
-    sent = []
+    sent, recorded = [], []
+    finished = threading.Event()
 
     def interrupt():
+        if finished.wait(delay):
+            return
+        while when is not None and not when():
+            if finished.wait(0.001):
+                return
         sent.append(time.perf_counter())
         os.kill(os.getpid(), signal.SIGINT)
+        recorded.append(at_signal() if at_signal is not None else None)
 
-    timer = threading.Timer(delay, interrupt)
+    sender = threading.Thread(target=interrupt)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        timer.start()
+        sender.start()
         try:
             est.fit(X, y)
         finally:
             returned = time.perf_counter()
-            timer.cancel()
-            timer.join()
+            finished.set()
+            sender.join()
     assert sent, "the fit ended before the signal: make it longer"
-    return InterruptedFit(returned - sent[0], [str(w.message) for w in caught])
+    return InterruptedFit(returned - sent[0], [str(w.message) for w in caught],
+                          recorded[0])
 
 
 @pytest.fixture
 def fit_interrupted():
-    """fit_interrupted(est, X, y, delay) -> InterruptedFit(latency, messages)."""
+    """fit_interrupted(est, X, y, delay=0, when=None, at_signal=None) -> InterruptedFit."""
     return _fit_interrupted

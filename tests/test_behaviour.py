@@ -1,6 +1,9 @@
-"""Estimator behaviour: model selection, input errors, failed fits, the flat
-parameter buffer, pickling, verbose output, hidden activations, gradient
-norms and Ctrl-C."""
+"""Estimator behaviour: model selection, input errors, input layouts, the flat
+parameter buffer and copies, verbose output, hidden activations and
+gradient norms.
+
+Failed fits (rollback) and pickle/joblib round trips are tested in
+test_reliability_state.py, Ctrl-C in test_reliability_runtime.py."""
 
 import copy
 import pickle
@@ -19,7 +22,6 @@ from sklearn.neural_network._base import ACTIVATIONS, LOSS_FUNCTIONS
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
-from sklearn.utils.validation import check_is_fitted
 
 from cymlp import MLPClassifier, MLPRegressor
 
@@ -301,79 +303,8 @@ def test_not_fitted():
 
 
 # --------------------------------------------------------------------------
-# A fit whose weights blow up raises and changes nothing
+# Input layouts (failed fits and their rollback: test_reliability_state.py)
 # --------------------------------------------------------------------------
-
-HUGE = 1e200
-
-
-def _diverging(cls, **kw):
-    return cls(hidden_layer_sizes=(5,), solver="sgd", learning_rate_init=1e10,
-               batch_size=10, random_state=0, **kw)
-
-
-@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
-def test_diverging_fresh_fit_leaves_estimator_unfitted(cls):
-    X, y = classification() if cls is MLPClassifier else regression()
-    est = _diverging(cls)
-    with pytest.raises(ValueError, match="non-finite parameter weights"):
-        est.fit(X * HUGE, y)
-    with pytest.raises(NotFittedError):
-        check_is_fitted(est)
-    assert not [k for k in vars(est) if k.endswith("_") and not k.startswith("_")]
-    # and it can still be fitted normally afterwards
-    est.set_params(learning_rate_init=0.01).fit(X, y)
-    assert np.isfinite(est.predict(X).astype(float)).all()
-
-
-@pytest.mark.parametrize("solver", ["sgd", "adam"])
-def test_diverging_warm_start_keeps_previous_model(solver):
-    X, y = regression()
-    est = MLPRegressor(hidden_layer_sizes=(5,), solver=solver, warm_start=True,
-                       max_iter=4, random_state=0).fit(X, y)
-    state = copy.deepcopy(est)
-    pred = est.predict(X)
-    coefs = est.coefs_
-    est.set_params(learning_rate_init=1e10, batch_size=10)
-    with pytest.raises(ValueError, match="non-finite parameter weights"):
-        est.fit(X * HUGE, y * HUGE)
-    assert est.coefs_ is coefs
-    for a, b in zip(est.coefs_ + est.intercepts_, state.coefs_ + state.intercepts_):
-        assert_array_equal(a, b)
-    assert est.n_iter_ == state.n_iter_ and est.t_ == state.t_
-    assert est.loss_ == state.loss_ and est.best_loss_ == state.best_loss_
-    assert est.loss_curve_ == state.loss_curve_
-    assert_array_equal(est.gradient_norms_, state.gradient_norms_)
-    assert_array_equal(est.predict(X), pred)
-    # training goes on from the previous model as if nothing happened
-    est.set_params(learning_rate_init=0.001, batch_size="auto").fit(X, y)
-    assert len(est.loss_curve_) == 8
-
-
-def test_diverging_partial_fit_keeps_previous_model():
-    X, y = regression()
-    est = _diverging(MLPRegressor).set_params(learning_rate_init=0.001)
-    est.partial_fit(X, y)
-    ref = copy.deepcopy(est)
-    with pytest.raises(ValueError, match="non-finite parameter weights"):
-        est.partial_fit(X * HUGE, y * HUGE)
-    assert_array_equal(est._params_flat, ref._params_flat)
-    assert est.t_ == ref.t_ and est.loss_curve_ == ref.loss_curve_
-    # the next partial_fit is the one it would have been (optimizer state too)
-    est.partial_fit(X, y)
-    ref.partial_fit(X, y)
-    assert_array_equal(est._params_flat, ref._params_flat)
-
-
-def test_diverging_first_partial_fit_leaves_classifier_unfitted():
-    X, y = classification()
-    est = _diverging(MLPClassifier)
-    with pytest.raises(ValueError, match="non-finite parameter weights"):
-        est.partial_fit(X * HUGE, y, classes=[0, 1, 2])
-    with pytest.raises(NotFittedError):
-        check_is_fitted(est)
-    with pytest.raises(NotFittedError):
-        est.predict(X)
 
 
 @pytest.mark.parametrize("layout", ["fortran", "strided", "float32-view", "list"])
@@ -390,7 +321,7 @@ def test_any_dense_layout_gives_the_same_model(layout):
 
 
 # --------------------------------------------------------------------------
-# The flat parameter buffer, pickling and copies
+# The flat parameter buffer and copies
 # --------------------------------------------------------------------------
 
 
@@ -422,38 +353,6 @@ def test_coefs_and_intercepts_are_views_of_one_buffer():
     changed = est.predict_proba(X)
     assert not np.allclose(changed, proba)
     assert_allclose(changed, numpy_forward(est, X)[-1], rtol=1e-12)
-
-
-@pytest.mark.parametrize("protocol", [2, 4, 5])
-def test_pickle_round_trip(protocol):
-    est, X = _fitted_classifier()
-    proba = est.predict_proba(X)
-    back = pickle.loads(pickle.dumps(est, protocol=protocol))
-    first = back.coefs_[0]  # held by the user from the start
-    flat = back._params_flat
-    assert_views_of_flat(back)
-    assert_array_equal(back.predict_proba(X), proba)
-    assert_array_equal(back.predict(X), est.predict(X))
-    assert back.loss_curve_ == est.loss_curve_
-    # predicting does not swap the buffer: the arrays held stay the model's
-    assert back._params_flat is flat, "predict replaced the unpickled buffer"
-    assert back.coefs_[0] is first, "predict replaced coefs_[0]"
-    first[:] = 0.0
-    assert_allclose(back.predict_proba(X),
-                    numpy_forward(back, X, coefs=[first] + back.coefs_[1:])[-1],
-                    rtol=1e-12)
-    # the original is independent
-    assert_array_equal(est.predict_proba(X), proba)
-
-
-def test_pickled_model_keeps_training():
-    est, X = _fitted_classifier(warm_start=True)
-    _, y = classification()
-    back = pickle.loads(pickle.dumps(est))
-    est.fit(X, y)
-    back.fit(X, y)
-    assert_array_equal(back._params_flat, est._params_flat)
-    assert_views_of_flat(back)
 
 
 def test_deepcopy_is_independent():
@@ -677,28 +576,3 @@ def test_gradient_norms_grow_with_warm_start_and_partial_fit():
     for _ in range(4):
         pf.partial_fit(X, y, classes=[0, 1, 2])
     assert pf.gradient_norms_.shape == (4, 2)
-
-
-# --------------------------------------------------------------------------
-# Ctrl-C
-# --------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
-def test_keyboard_interrupt_stops_training(solver, fit_interrupted):
-    rng = np.random.RandomState(0)
-    X = rng.randn(20000, 40)
-    y = (X[:, 0] + np.sin(X[:, 1]) > 0).astype(int)
-    est = MLPClassifier(hidden_layer_sizes=(100, 100), solver=solver, max_iter=300,
-                        tol=0.0, n_iter_no_change=300, max_fun=100000, random_state=0)
-    result = fit_interrupted(est, X, y, delay=0.4)
-    assert "Training interrupted by user." in result.messages
-    assert result.latency < 30
-    assert est.n_iter_ < 300
-    assert est.gradient_norms_.shape[0] == est.n_iter_
-    proba = est.predict_proba(X[:500])
-    assert np.isfinite(proba).all()
-    if solver == "adam":
-        assert len(est.loss_curve_) == est.n_iter_
-    else:
-        assert np.isfinite(est.loss_)

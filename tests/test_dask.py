@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 import pytest
-from numpy.testing import assert_array_equal
+from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.datasets import make_classification, make_regression
 from sklearn.model_selection import GridSearchCV, train_test_split
@@ -73,16 +73,32 @@ def search_problem():
     return X, y, pipe, grid
 
 
+def _worker_blas_threads(client):
+    """The BLAS thread counts of the workers (distributed starts them at 1)."""
+    from threadpoolctl import threadpool_info
+
+    def blas_threads():
+        return sorted({p["num_threads"] for p in threadpool_info()
+                       if p["user_api"] == "blas"})
+
+    return set(map(tuple, client.run(blas_threads).values()))
+
+
 def test_grid_search_on_dask_equals_local(client, search_problem):
+    # Bitwise comparisons below compare the same computations: every fit here
+    # and on the workers runs with one BLAS thread (the refit of the remote
+    # search runs in this process).
+    assert _worker_blas_threads(client) == {(1,)}
     X, y, pipe, grid = search_problem
-    with distributed.get_task_stream(client) as stream, joblib.parallel_backend("dask"):
+    with (distributed.get_task_stream(client) as stream, joblib.parallel_backend("dask"),
+          threadpool_limits(limits=1, user_api="blas")):
         remote = GridSearchCV(pipe, grid, cv=3).fit(X, y)
     # the candidates' fits ran on both worker processes
     workers = {task["worker"] for task in stream.data}
     assert workers == set(client.scheduler_info()["workers"])
 
     # the same search in this process, BLAS at one thread like the workers
-    with threadpool_limits(limits=1):
+    with threadpool_limits(limits=1, user_api="blas"):
         local = GridSearchCV(pipe, grid, cv=3).fit(X, y)
 
     n_candidates = len(local.cv_results_["params"])
@@ -98,30 +114,34 @@ def test_grid_search_on_dask_equals_local(client, search_problem):
     best_remote, best_local = remote.best_estimator_, local.best_estimator_
     assert_array_equal(best_remote[0].mean_, best_local[0].mean_)
     assert_same_model(best_remote[-1], best_local[-1])
-    assert_array_equal(remote.predict(X), local.predict(X))
-    assert_array_equal(remote.predict_proba(X), local.predict_proba(X))
+    with threadpool_limits(limits=1, user_api="blas"):
+        assert_array_equal(remote.predict(X), local.predict(X))
+        assert_array_equal(remote.predict_proba(X), local.predict_proba(X))
     assert remote.score(X, y) > 0.8
 
 
 def test_fit_on_a_worker_returns_the_local_model(client):
     """A model fitted in a worker process comes back (pickled) as the model
-    fitted here; and a model fitted here keeps training there."""
+    fitted here; and a model fitted here keeps training there. (One BLAS
+    thread here as on the workers: the same computation, compared bitwise.)"""
+    assert _worker_blas_threads(client) == {(1,)}
     X, y = make_regression(n_samples=400, n_features=10, noise=1.0, random_state=0)
     y = y / y.std()
     reg = MLPRegressor(hidden_layer_sizes=(16,), solver="sgd", random_state=0,
                        **fixed_epochs(10))
-    local = clone(reg).fit(X, y)
-    remote = client.submit(clone(reg).fit, X, y, pure=False).result()
-    assert_same_model(remote, local)
-    assert_array_equal(remote.predict(X), local.predict(X))
+    with threadpool_limits(limits=1, user_api="blas"):
+        local = clone(reg).fit(X, y)
+        remote = client.submit(clone(reg).fit, X, y, pure=False).result()
+        assert_same_model(remote, local)
+        assert_array_equal(remote.predict(X), local.predict(X))
 
-    # partial_fit state (optimizer, counters) survives the trip
-    def one_more_epoch(model, X, y):
-        return model.partial_fit(X, y)
+        # partial_fit state (optimizer, counters) survives the trip
+        def one_more_epoch(model, X, y):
+            return model.partial_fit(X, y)
 
-    there = client.submit(one_more_epoch, local, X, y, pure=False).result()
-    here = clone(reg).fit(X, y).partial_fit(X, y)
-    assert_same_model(there, here)
+        there = client.submit(one_more_epoch, local, X, y, pure=False).result()
+        here = clone(reg).fit(X, y).partial_fit(X, y)
+        assert_same_model(there, here)
 
 
 @pytest.mark.xfail(reason=(
@@ -203,9 +223,17 @@ def test_incremental_reaches_in_memory_score(client, dask_ml_wrappers, kind):
     expected = in_memory.score(X_test, y_test)
     got = model.score(X_test, y_test)
     assert got >= expected - 0.02, (got, expected)
-    # Incremental's predictions (block by block) are the model's
+    # Incremental's predictions (block by block, on the workers) are the
+    # model's. Not bitwise: blocks of 500 rows and one array of 2000 are cut
+    # into other products (the BLAS may sum in another order).
     Xt, yt = _blocks(X_test, y_test)
-    assert_array_equal(inc.predict(Xt).compute(), model.predict(X_test))
+    if kind == "classifier":
+        assert_allclose(inc.predict_proba(Xt).compute(), model.predict_proba(X_test),
+                        rtol=1e-12, atol=1e-15)
+        assert_array_equal(inc.predict(Xt).compute(), model.predict(X_test))
+    else:
+        assert_allclose(inc.predict(Xt).compute(), model.predict(X_test), rtol=1e-12,
+                        atol=1e-13)
     if kind == "classifier":
         # Incremental's own scoring (dask_ml.metrics). Not for the regressor:
         # dask_ml.metrics.r2_score (dask-ml 2025.1.0) fails on dask >= 2025 with
@@ -227,10 +255,13 @@ def test_incremental_is_partial_fit_over_the_blocks(client, dask_ml_wrappers):
     for _ in range(3):
         inc.partial_fit(Xd, yd, classes=classes)
 
+    # one BLAS thread, as on the workers: the same computation, bitwise
+    assert _worker_blas_threads(client) == {(1,)}
     by_hand = MLPClassifier(**params)
-    for _ in range(3):
-        for xb, yb in zip(Xd.blocks, yd.blocks):
-            by_hand.partial_fit(xb.compute(), yb.compute(), classes=classes)
+    with threadpool_limits(limits=1, user_api="blas"):
+        for _ in range(3):
+            for xb, yb in zip(Xd.blocks, yd.blocks):
+                by_hand.partial_fit(xb.compute(), yb.compute(), classes=classes)
     assert_same_model(inc.estimator_, by_hand)
 
 

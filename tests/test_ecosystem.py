@@ -694,7 +694,7 @@ _OPTIONAL = _DASK + ("rich",)
 def _run_python(code):
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)],
-                            capture_output=True, text=True, env=env, timeout=300)
+                            capture_output=True, text=True, env=env, timeout=900)
     assert result.returncode == 0, result.stderr
     return result.stdout
 

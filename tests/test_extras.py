@@ -11,7 +11,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from cymlp import MLPClassifier, MLPRegressor
-from cymlp._activations import activate, derivative
+from cymlp._activations import activate
 from cymlp._layout import Layout, Workspace
 from cymlp._network import loss_and_gradient
 
@@ -29,29 +29,9 @@ def data():
 
 
 # --------------------------------------------------------------------------
-# Kernels: every activation's derivative against central differences
+# Kernels: the new activations' values (their derivatives are checked against
+# finite differences in test_kernels.py, with scikit-learn's four)
 # --------------------------------------------------------------------------
-
-@pytest.mark.parametrize("name", ALL_ACTIVATIONS)
-def test_activation_derivative_matches_finite_differences(name):
-    rng = np.random.RandomState(0)
-    z = rng.uniform(-3, 3, (7, 5))
-    z[np.abs(z) < 0.05] = 0.5  # keep kinks (relu family) out of the stencil
-    slopes = rng.uniform(0.05, 0.5, 5)
-    zero_bias = np.zeros(5)
-
-    def f(v):
-        out = v.copy()
-        activate(name, out, zero_bias, negative_slope=0.07, slopes=slopes)
-        return out
-
-    a = f(z)
-    delta = np.ones_like(z)
-    derivative(name, a, delta, z=z, negative_slope=0.07, slopes=slopes)
-    h = 1e-6
-    numeric = (f(z + h) - f(z - h)) / (2 * h)
-    np.testing.assert_allclose(delta, numeric, rtol=1e-6, atol=1e-9)
-
 
 def test_new_activations_values():
     z = np.array([[-2.0, -0.5, 0.0, 0.5, 2.0]])
@@ -71,7 +51,14 @@ def test_new_activations_values():
 # Whole-network gradients with extras (prelu slopes, batch-norm scale/shift)
 # --------------------------------------------------------------------------
 
-def _network_gradient_check(activations, batch_norm, head="log_loss", seed=0):
+def _network_gradient_check(activations, batch_norm, head="log_loss", seed=0,
+                            dropout=None, mask_seed=12345):
+    """The kernels' gradient against central differences of their own loss.
+
+    With dropout, every evaluation reseeds the workspace's mask stream with
+    ``mask_seed``: the same masks for the analytic gradient and for each
+    +h / -h evaluation, so the loss is a smooth function of the parameters.
+    """
     rng = np.random.RandomState(seed)
     n, units = 11, [4, 5, 3, 3]
     X = rng.normal(size=(n, units[0]))
@@ -79,7 +66,7 @@ def _network_gradient_check(activations, batch_norm, head="log_loss", seed=0):
         Y = np.eye(3)[rng.randint(0, 3, n)]
     else:
         Y = rng.normal(size=(n, 3))
-    layout = Layout(units, activations, head, 0.1, None, [batch_norm] * 2)
+    layout = Layout(units, activations, head, 0.1, dropout, [batch_norm] * 2)
     params = rng.normal(scale=0.7, size=layout.n_params)
     running = np.zeros(layout.n_running)
     slopes, gammas, betas = layout.extra_views(params)
@@ -88,17 +75,17 @@ def _network_gradient_check(activations, batch_norm, head="log_loss", seed=0):
             s[:] = rng.uniform(0.1, 0.4, s.size)
     ws = Workspace(layout, n, np.float64, False)
     grads = np.empty_like(params)
-    norms = np.zeros(len(units) - 1)
     sw = rng.uniform(0.5, 2.0, n)
     # squared error averages over outputs: 1 / n_outputs makes its delta exact
     scale = 1.0 / Y.shape[1] if head == "squared_error" else 1.0
 
-    def loss(p):
-        g = np.empty_like(p)
+    def loss(p, g=None):
+        ws.seed(mask_seed)
+        g = np.empty_like(p) if g is None else g
         return loss_and_gradient(layout, ws, p, g, X, Y, sw, 0.01, scale,
                                  np.zeros(len(units) - 1), running)
 
-    loss_and_gradient(layout, ws, params, grads, X, Y, sw, 0.01, scale, norms, running)
+    loss(params, grads)
     h = 1e-6
     numeric = np.empty_like(params)
     for i in range(params.size):
@@ -123,6 +110,27 @@ def test_network_gradient_with_extras(pair, batch_norm):
 
 def test_network_gradient_batch_norm_regression():
     _network_gradient_check(["tanh", "relu"], True, head="squared_error", seed=3)
+
+
+@pytest.mark.parametrize("pair, batch_norm, head", [
+    (["tanh", "logistic"], False, "log_loss"),
+    (["prelu", "gelu"], False, "squared_error"),
+    (["elu", "leaky_relu"], True, "log_loss"),
+])
+def test_dropout_backward_matches_finite_differences_with_a_fixed_mask(pair, batch_norm,
+                                                                       head):
+    # The backward pass through dropout (delta * keep, the dropped activations
+    # feeding the next layer's weight gradient) against central differences of
+    # the loss with the same masks: every evaluation reseeds the mask stream.
+    rates = [0.5, 0.3]
+    _, grads = _network_gradient_check(pair, batch_norm, head, dropout=rates)
+    # the masks matter (and come from the seed): another seed, or no dropout,
+    # gives another gradient at the same parameters
+    _, other_mask = _network_gradient_check(pair, batch_norm, head, dropout=rates,
+                                            mask_seed=999)
+    _, no_dropout = _network_gradient_check(pair, batch_norm, head)
+    assert not np.allclose(grads, other_mask, rtol=1e-3)
+    assert not np.allclose(grads, no_dropout, rtol=1e-3)
 
 
 # --------------------------------------------------------------------------
@@ -196,8 +204,13 @@ def test_batch_norm_single_sample_equals_batch_row(data, solver):
     clf = MLPClassifier(hidden_layer_sizes=(16, 8), batch_norm=True, solver=solver,
                         max_iter=20, random_state=0).fit(X, y)
     batch = clf.predict_proba(X)
+    # Prediction normalizes with the running statistics, so a row's output does
+    # not depend on the other rows. Not bitwise: a one-row product and a
+    # many-row product may take different BLAS kernels (and summation orders);
+    # batch statistics over one row would give a different output altogether.
     for i in (0, 17, 239):
-        np.testing.assert_array_equal(clf.predict_proba(X[i:i + 1])[0], batch[i])
+        np.testing.assert_allclose(clf.predict_proba(X[i:i + 1])[0], batch[i],
+                                   rtol=1e-12, atol=1e-15)
     for attr in ("batch_norm_scale_", "batch_norm_shift_", "batch_norm_running_mean_",
                  "batch_norm_running_var_"):
         values = getattr(clf, attr)

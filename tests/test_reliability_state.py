@@ -146,6 +146,8 @@ STOCHASTIC_KINDS = {
     "float32": (MLPRegressor, "regression", dict(solver="adam")),
 }
 BLOW_UP = dict(learning_rate_init=1e300, batch_size=10)
+# The other way to blow up: a large (not absurd) rate on huge data
+HUGE_DATA, HUGE_DATA_RATE = 1e200, dict(learning_rate_init=1e10, batch_size=10)
 
 
 def make(name, **extra):
@@ -158,13 +160,19 @@ def make(name, **extra):
     return cls, params, X, y
 
 
-@pytest.mark.parametrize("name", sorted(STOCHASTIC_KINDS))
-def test_diverging_fresh_fit_leaves_estimator_unfitted(name):
-    cls, params, X, y = make(name, **BLOW_UP)
+@pytest.mark.parametrize("name, trigger", [
+    *[(name, "learning-rate") for name in sorted(STOCHASTIC_KINDS)],
+    ("sgd-classifier", "huge-data"), ("sgd-regressor", "huge-data"),
+])
+def test_diverging_fresh_fit_leaves_estimator_unfitted(name, trigger):
+    cls, params, X, y = make(name, **(BLOW_UP if trigger == "learning-rate"
+                                      else HUGE_DATA_RATE))
     est = cls(**params)
     with pytest.raises(ValueError, match=NON_FINITE):
-        est.fit(X, y)
+        est.fit(X if trigger == "learning-rate" else X * HUGE_DATA, y)
     assert_unfitted(est, cls, params)
+    with pytest.raises(NotFittedError):
+        est.predict(X)
     # and a sane fit afterwards is the one it would have been
     est.set_params(learning_rate_init=1e-3).fit(X, y)
     ref = cls(**dict(params, learning_rate_init=1e-3)).fit(X, y)
@@ -229,6 +237,8 @@ def test_diverging_first_partial_fit_leaves_estimator_unfitted(name):
     with pytest.raises(ValueError, match=NON_FINITE):
         est.partial_fit(X, y, **classes)
     assert_unfitted(est, cls, params)
+    with pytest.raises(NotFittedError):
+        est.predict(X)
 
 
 def test_lbfgs_fit_with_non_finite_loss_is_refused_and_rolled_back():
@@ -337,11 +347,30 @@ def test_round_trip_predicts_identically(kind, how, tmp_path):
     assert back._params_flat.dtype == est._params_flat.dtype
     assert_views_of_flat(back)
     assert_same_state(back, est)
+    held = (back._params_flat, back.coefs_, list(back.coefs_))
     for got, want in zip(outputs(back, X), expected):
         assert_array_equal(got, want, strict=True)
-    # still views after predicting, and the original is independent
+    # predicting swaps nothing (the arrays a user holds stay the model's), the
+    # arrays are still views, and the original is independent
+    assert back._params_flat is held[0] and back.coefs_ is held[1]
+    assert all(a is b for a, b in zip(back.coefs_, held[2]))
     assert_views_of_flat(back)
     assert not np.shares_memory(back._params_flat, est._params_flat)
+    assert_array_equal(outputs(est, X)[0], expected[0])
+
+
+@pytest.mark.parametrize("how", ["pickle-2", "pickle-5", "joblib"])
+def test_in_place_edits_of_a_loaded_model_are_seen_by_predict(how, tmp_path):
+    # coefs_ of the loaded model are views of the buffer predict reads: an
+    # in-place edit there is an edit of the model, as on the original.
+    est, X, y = fitted("regressor-multi-output")
+    back = dump_load(est, how, tmp_path)
+    back.coefs_[0][:] = 0.5
+    back.intercepts_[1][:] = -1.0
+    est.coefs_[0][:] = 0.5
+    est.intercepts_[1][:] = -1.0
+    assert_array_equal(back.predict(X), est.predict(X))
+    assert not np.allclose(back.predict(X), fitted("regressor-multi-output")[0].predict(X))
 
 
 @pytest.mark.parametrize("how", ["pickle-2", "pickle-5", "pickle-5-out-of-band", "joblib"])
