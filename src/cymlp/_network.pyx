@@ -505,6 +505,9 @@ cdef class EpochRunner:
     fit leaves one cheap call per epoch: ``run(learning_rate)``. The arrays
     are kept alive here; ``order`` is the permutation array the caller
     reshuffles in place between epochs (or None for storage order).
+    Every argument is checked here, once (CSR X's structure included: the
+    caller must not change it while the runner lives); ``order`` is checked
+    again by every ``run``, since the caller rewrites it.
     """
     cdef Layout layout
     cdef Workspace ws
