@@ -50,6 +50,8 @@ def derivative(str name, const floating[:, ::1] a, floating[:, ::1] delta, z=Non
     cdef const floating[::1] s = a[0] if slopes is None else slopes
     if zz.shape[0] != a.shape[0] or zz.shape[1] != a.shape[1]:
         raise ValueError("derivative: z and a differ in shape")
+    if slopes is not None and s.shape[0] != a.shape[1]:
+        raise ValueError("derivative: slopes length does not match a's columns")
     if needs_input(act) and z is None:
         raise ValueError(f"derivative: '{name}' needs its input z")
     if a.shape[0] == 0:

@@ -232,8 +232,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
         if params is None:
             params = self._current_params()
         return _network.predict(
-            self._layout(), params, kernel_input(X, params.dtype), X.shape[0],
-            self._running_flat,
+            self._layout(), params, kernel_input(X, params.dtype), self._running_flat,
         )
 
     def hidden_activations(self, X):
@@ -254,8 +253,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
         X = self._validate_X_predict(X)
         params = self._current_params()
         layers = _network.forward_all(
-            self._layout(), params, kernel_input(X, params.dtype), X.shape[0],
-            self._running_flat,
+            self._layout(), params, kernel_input(X, params.dtype), self._running_flat,
         )
         return layers[:-1]
 

@@ -8,6 +8,8 @@ transpose flags stay as they are.
 
 from scipy.linalg.cython_blas cimport dgemm, sgemm
 
+from ._layout cimport blas_int
+
 
 cdef void gemm(bint trans_a, bint trans_b, int m, int n, int k, floating alpha,
                const floating* a, int lda, const floating* b, int ldb,
@@ -31,13 +33,21 @@ def gemm_py(bint trans_a, bint trans_b, double alpha, const floating[:, ::1] a,
 
     The operands' dtype (float32 or float64) selects the kernel.
     """
-    cdef int m = c.shape[0]
-    cdef int n = c.shape[1]
-    cdef int k = a.shape[0] if trans_a else a.shape[1]
-    cdef int kb = b.shape[1] if trans_b else b.shape[0]
+    cdef Py_ssize_t m = c.shape[0]
+    cdef Py_ssize_t n = c.shape[1]
+    cdef Py_ssize_t k = a.shape[0] if trans_a else a.shape[1]
+    cdef Py_ssize_t kb = b.shape[1] if trans_b else b.shape[0]
     if k != kb or (a.shape[1] if trans_a else a.shape[0]) != m \
             or (b.shape[0] if trans_b else b.shape[1]) != n:
         raise ValueError("gemm_py: operand shapes do not match")
+    for dim, what in ((m, "gemm_py: rows of c"), (n, "gemm_py: columns of c"),
+                      (k, "gemm_py: the inner dimension"),
+                      (a.shape[1], "gemm_py: the leading dimension of a"),
+                      (b.shape[1], "gemm_py: the leading dimension of b")):
+        blas_int(dim, what)
+    if m == 0 or n == 0:
+        return
     with nogil:
-        gemm(trans_a, trans_b, m, n, k, <floating> alpha, &a[0, 0], <int> a.shape[1],
-             &b[0, 0], <int> b.shape[1], <floating> beta, &c[0, 0], <int> c.shape[1])
+        gemm(trans_a, trans_b, <int> m, <int> n, <int> k, <floating> alpha, &a[0, 0],
+             <int> a.shape[1], &b[0, 0], <int> b.shape[1], <floating> beta, &c[0, 0],
+             <int> c.shape[1])

@@ -31,7 +31,7 @@ from ._losses cimport output_activation, loss_and_delta
 from ._optimizers cimport sgd_step, adam_step
 from ._layer_extras cimport batch_norm_forward, batch_norm_backward, dropout_forward
 from ._rowops cimport gather_rows, column_sums, sum_of_squares
-from ._layout cimport LayoutC, WorkC, Layout, Workspace
+from ._layout cimport LayoutC, WorkC, Layout, Workspace, blas_int, checked_nbytes
 
 cdef enum:
     SOLVER_SGD = 0
@@ -349,9 +349,50 @@ cdef int epoch(const LayoutC* L, floating* params, floating* grads, floating* st
 # Python entry points
 # --------------------------------------------------------------------------
 
-cdef int fill_source(Source* src, object X, Py_ssize_t n_features,
-                     floating* dtype_tag) except -1:
-    """Point ``src`` at X: a C-contiguous 2-D array or a (data, indices, indptr) tuple."""
+# Every Python entry point below validates its arguments here, once per call
+# into C (the epoch runner: once per fit, plus the O(n) order check per
+# epoch); the nogil functions above trust what they are given.
+
+cdef int check_csr(const int[::1] indptr, const int[::1] indices, Py_ssize_t nnz,
+                   Py_ssize_t n_features) except -1:
+    """CSR structure the kernels can follow: indptr from 0, non-decreasing, within
+    the nnz stored values, every column index in [0, n_features).  O(nnz)."""
+    cdef Py_ssize_t n_rows = indptr.shape[0] - 1, i, p, used
+    cdef int lo = 0, hi = 0, decreases = 0
+    if indices.shape[0] != nnz:
+        raise ValueError(f"CSR X: indices has {indices.shape[0]} entries but data has {nnz}")
+    if indptr[0] != 0 or indptr[n_rows] > nnz:
+        raise ValueError(f"CSR X: indptr must run from 0 to at most nnz = {nnz}, "
+                         f"got {indptr[0]} .. {indptr[n_rows]}")
+    used = indptr[n_rows]
+    with nogil:
+        # branch-free reductions (they vectorize); the culprit is found below
+        for i in range(n_rows):
+            decreases |= indptr[i + 1] < indptr[i]
+        if used > 0:
+            lo = hi = indices[0]
+        for p in range(used):
+            lo = min(lo, indices[p])
+            hi = max(hi, indices[p])
+    if decreases:
+        i = np.flatnonzero(np.diff(np.asarray(indptr)) < 0)[0]
+        raise ValueError(f"CSR X: indptr decreases at row {i} "
+                         f"({indptr[i]} > {indptr[i + 1]})")
+    if lo < 0 or hi >= n_features:
+        cols = np.asarray(indices[:used])
+        p = np.flatnonzero((cols < 0) | (cols >= n_features))[0]
+        raise ValueError(f"CSR X: column index {indices[p]} at position {p} is "
+                         f"outside [0, {n_features}) for this network's inputs")
+    return 0
+
+
+cdef Py_ssize_t fill_source(Source* src, object X, Py_ssize_t n_features,
+                            floating* dtype_tag) except -1:
+    """Point ``src`` at X, checked; return X's number of rows.
+
+    X is a C-contiguous 2-D array with ``n_features`` columns or a CSR
+    ``(data, indices, indptr)`` tuple (int32 indices) of the same width.
+    """
     cdef const floating[:, ::1] dense
     cdef const floating[::1] data
     cdef const int[::1] indices, indptr
@@ -361,18 +402,62 @@ cdef int fill_source(Source* src, object X, Py_ssize_t n_features,
     src.indptr = NULL
     src.n_features = n_features
     if isinstance(X, tuple):
+        if len(X) != 3:
+            raise ValueError("CSR X must be a (data, indices, indptr) tuple")
         data, indices, indptr = X[0], X[1], X[2]
+        if indptr.shape[0] < 1:
+            raise ValueError("CSR X: indptr needs n_rows + 1 >= 1 entries")
+        check_csr(indptr, indices, data.shape[0], n_features)
         if data.shape[0] > 0:
             src.data = &data[0]
             src.indices = &indices[0]
         src.indptr = &indptr[0]
-    else:
-        dense = X
-        if dense.shape[1] != n_features:
-            raise ValueError("X has the wrong number of columns for this network")
-        if dense.shape[0] > 0:
-            src.dense = &dense[0, 0]
+        return indptr.shape[0] - 1
+    dense = X
+    if dense.shape[1] != n_features:
+        raise ValueError(f"X has {dense.shape[1]} columns; this network takes {n_features}")
+    if dense.shape[0] > 0:
+        src.dense = &dense[0, 0]
+    return dense.shape[0]
+
+
+cdef int check_rows(Py_ssize_t actual, Py_ssize_t expected, str name) except -1:
+    """``name`` must have one row per row of X."""
+    if actual != expected:
+        raise ValueError(f"{name} has {actual} rows but X has {expected}")
     return 0
+
+
+cdef int check_params(Layout layout, Py_ssize_t size, str name) except -1:
+    """A flat parameter-sized buffer must have the layout's length."""
+    if size != layout.n_params:
+        raise ValueError(f"{name} has {size} values but the layout has "
+                         f"{layout.n_params} parameters")
+    return 0
+
+
+cdef int check_workspace(Layout layout, Workspace ws, Py_ssize_t itemsize,
+                         Py_ssize_t rows) except -1:
+    """``ws`` was sized for ``layout``, holds the parameters' dtype and ``rows`` fit."""
+    if ws.layout is not layout:
+        raise ValueError("the Workspace was sized for another Layout")
+    if ws.itemsize != itemsize:
+        raise ValueError(f"the Workspace holds {8 * ws.itemsize}-bit floats but the "
+                         f"parameters are {8 * itemsize}-bit")
+    if rows < 1 or rows > ws.c.capacity:
+        raise ValueError(f"{rows} rows per pass: must be in [1, workspace capacity = "
+                         f"{ws.c.capacity}]")
+    return 0
+
+
+cdef Py_ssize_t first_out_of_range(const Py_ssize_t* order, Py_ssize_t n,
+                                   Py_ssize_t n_rows) noexcept nogil:
+    """Index of the first entry of ``order`` outside [0, n_rows), or -1."""
+    cdef Py_ssize_t i
+    for i in range(n):
+        if order[i] < 0 or order[i] >= n_rows:
+            return i
+    return -1
 
 
 cdef floating* running_pointer(Layout layout, const floating[::1] running) except? NULL:
@@ -420,6 +505,9 @@ cdef class EpochRunner:
     fit leaves one cheap call per epoch: ``run(learning_rate)``. The arrays
     are kept alive here; ``order`` is the permutation array the caller
     reshuffles in place between epochs (or None for storage order).
+    Every argument is checked here, once (CSR X's structure included: the
+    caller must not change it while the runner lives); ``order`` is checked
+    again by every ``run``, since the caller rewrites it.
     """
     cdef Layout layout
     cdef Workspace ws
@@ -458,36 +546,40 @@ cdef class EpochRunner:
                           ("Y", Y)):
             if arr.dtype != dtype:
                 raise ValueError(f"{name} must have the parameters' dtype {dtype}")
-        if params.shape[0] != layout.n_params or grads.shape[0] != layout.n_params:
-            raise ValueError("parameter buffers do not match the layout")
-        if state1.shape[0] != layout.n_params or (
-                state2.shape[0] not in (0, layout.n_params)):
-            raise ValueError("optimizer state buffers do not match the layout")
+        check_params(layout, params.shape[0], "params")
+        check_params(layout, grads.shape[0], "grads")
+        check_params(layout, state1.shape[0], "state1 (velocity or Adam's m)")
+        if solver not in (SOLVER_SGD, SOLVER_ADAM):
+            raise ValueError(f"solver code {solver} is not one of {SOLVER_CODES}")
+        if solver == SOLVER_ADAM:
+            check_params(layout, state2.shape[0], "state2 (Adam's v)")
         if Y.ndim != 2 or not Y.flags.c_contiguous:
             raise ValueError("Y must be a C-contiguous 2-D array")
         if Y.shape[1] != layout.c.units[layout.c.n_layers - 1]:
-            raise ValueError("Y has the wrong number of outputs for this network")
-        self.n_samples = Y.shape[0]
-        if batch_size < 1 or batch_size > ws.c.capacity:
-            raise ValueError("batch_size exceeds the workspace capacity")
+            raise ValueError(f"Y has {Y.shape[1]} columns; this network has "
+                             f"{layout.c.units[layout.c.n_layers - 1]} outputs")
         if self.is_double:
-            fill_source[double](&self.src, X, layout.c.units[0], NULL)
+            self.n_samples = fill_source[double](&self.src, X, layout.c.units[0], NULL)
         else:
-            fill_source[float](&self.src, X, layout.c.units[0], NULL)
-        if self.src.dense == NULL and self.src.indptr == NULL and self.n_samples > 0:
-            raise ValueError("X has no rows")
+            self.n_samples = fill_source[float](&self.src, X, layout.c.units[0], NULL)
+        check_rows(Y.shape[0], self.n_samples, "Y")
+        check_workspace(layout, ws, dtype.itemsize, batch_size)
         if order is not None:
             order_view = order
             if order_view.shape[0] != self.n_samples:
-                raise ValueError("order must be a permutation of the samples")
+                raise ValueError(f"order has {order_view.shape[0]} entries; it must be a "
+                                 f"permutation of the {self.n_samples} samples")
             if self.src.dense != NULL and ws.c.xbuf == NULL:
                 raise ValueError("shuffled dense input needs a workspace that gathers X")
             self.order = &order_view[0] if self.n_samples else NULL
-        if sample_weight is not None and (sample_weight.dtype != dtype
-                                          or sample_weight.shape[0] != self.n_samples):
-            raise ValueError("sample_weight must have one weight per sample, in dtype")
+        if sample_weight is not None:
+            if sample_weight.dtype != dtype:
+                raise ValueError(f"sample_weight must have the parameters' dtype {dtype}")
+            check_rows(sample_weight.shape[0], self.n_samples, "sample_weight")
         if layout.n_running and (running is None or running.shape[0] != layout.n_running):
             raise ValueError("batch normalization needs its running statistics buffer")
+        if adam_t.shape[0] != 1:
+            raise ValueError("adam_t must hold exactly one step counter")
         self.params = writable_data(params, self.is_double)
         self.grads = writable_data(grads, self.is_double)
         self.state1 = writable_data(state1, self.is_double)
@@ -515,9 +607,15 @@ cdef class EpochRunner:
     def run(self, double learning_rate):
         """Train one epoch; return (sum of batch loss * batch rows, n_batches)."""
         cdef double loss_sum = 0.0
-        cdef Py_ssize_t n_batches = 0
+        cdef Py_ssize_t n_batches = 0, bad
         if self.n_samples == 0:
             return loss_sum, n_batches
+        if self.order != NULL:
+            # the caller reshuffles order in place between epochs: O(n) recheck
+            bad = first_out_of_range(self.order, self.n_samples, self.n_samples)
+            if bad >= 0:
+                raise ValueError(f"order[{bad}] = {self.order[bad]} is not a sample "
+                                 f"index in [0, {self.n_samples})")
         with nogil:
             if self.is_double:
                 epoch[double](
@@ -574,16 +672,20 @@ def loss_and_gradient(Layout layout, Workspace ws, const floating[::1] params,
     batch's statistics; ``running_momentum`` = 1 copies them into ``running``.
     """
     cdef Source src
-    cdef Py_ssize_t n = Y.shape[0], i
+    cdef Py_ssize_t n, i
     cdef double sw_sum, loss
     cdef const floating* sw = NULL
     cdef floating* run_ptr = running_pointer(layout, running)
-    fill_source(&src, X, layout.c.units[0], &grads[0])
-    if params.shape[0] != layout.n_params or grads.shape[0] != layout.n_params:
-        raise ValueError("parameter buffers do not match the layout")
-    if n > ws.c.capacity or n == 0:
-        raise ValueError("the number of rows must be in [1, workspace capacity]")
+    check_params(layout, params.shape[0], "params")
+    check_params(layout, grads.shape[0], "grads")
+    n = fill_source(&src, X, layout.c.units[0], &grads[0])
+    check_workspace(layout, ws, sizeof(floating), n)
+    check_rows(Y.shape[0], n, "Y")
+    if Y.shape[1] != layout.c.units[layout.c.n_layers - 1]:
+        raise ValueError(f"Y has {Y.shape[1]} columns; this network has "
+                         f"{layout.c.units[layout.c.n_layers - 1]} outputs")
     if sample_weight is not None:
+        check_rows(sample_weight.shape[0], n, "sample_weight")
         sw = &sample_weight[0]
     if grad_norms.shape[0] != layout.c.n_layers - 1:
         raise ValueError("grad_norms needs one entry per layer of weights")
@@ -602,23 +704,25 @@ def loss_and_gradient(Layout layout, Workspace ws, const floating[::1] params,
     return loss
 
 
-def predict(Layout layout, const floating[::1] params, X, Py_ssize_t n_samples,
+def predict(Layout layout, const floating[::1] params, X,
             const floating[::1] running=None):
     """Output-layer values (probabilities or predictions) for X, in chunks of rows."""
     cdef Source src
     cdef WorkC ws
     cdef Py_ssize_t n_out = layout.c.units[layout.c.n_layers - 1]
-    cdef Py_ssize_t start, nb
+    cdef Py_ssize_t start, nb, n_samples
     cdef floating* run_ptr = running_pointer(layout, running)
+    check_params(layout, params.shape[0], "params")
+    n_samples = fill_source(&src, X, layout.c.units[0], <floating*> NULL)
     dtype = np.float32 if floating is float else np.float64
     out_arr = np.empty((n_samples, n_out), dtype=dtype)
     if n_samples == 0:
         return out_arr
     cdef floating[:, ::1] out = out_arr
-    fill_source(&src, X, layout.c.units[0], &out[0, 0])
     memset(&ws, 0, sizeof(WorkC))
     ws.capacity = min(n_samples, PREDICT_CHUNK)
-    ws.acts = malloc(ws.capacity * layout.c.width * sizeof(floating))
+    ws.acts = malloc(checked_nbytes(ws.capacity * layout.c.width, sizeof(floating),
+                                    "predict's scratch buffer"))
     if ws.acts == NULL:
         raise MemoryError()
     cdef floating* last = (<floating*> ws.acts) + ws.capacity * layout.c.cum[
@@ -637,17 +741,22 @@ def predict(Layout layout, const floating[::1] params, X, Py_ssize_t n_samples,
     return out_arr
 
 
-def forward_all(Layout layout, const floating[::1] params, X, Py_ssize_t n_samples,
+def forward_all(Layout layout, const floating[::1] params, X,
                 const floating[::1] running=None):
     """Every layer's outputs for X (prediction mode): hidden layers, then output."""
     cdef Source src
     cdef WorkC ws
-    cdef Py_ssize_t l
+    cdef Py_ssize_t l, n_samples
     cdef floating* run_ptr = running_pointer(layout, running)
+    check_params(layout, params.shape[0], "params")
+    n_samples = fill_source(&src, X, layout.c.units[0], <floating*> NULL)
+    # every row goes through one GEMM
+    blas_int(n_samples, "the number of rows of X in hidden_activations")
+    checked_nbytes(max(n_samples, 1) * layout.c.width, sizeof(floating),
+                   "the layers' outputs")
     dtype = np.float32 if floating is float else np.float64
     acts_arr = np.empty(max(n_samples, 1) * layout.c.width, dtype=dtype)
     cdef floating[::1] acts = acts_arr
-    fill_source(&src, X, layout.c.units[0], &acts[0])
     memset(&ws, 0, sizeof(WorkC))
     ws.capacity = n_samples
     ws.acts = &acts[0]
