@@ -131,6 +131,9 @@ def test_log_positive_across_every_exponent():
     x = np.concatenate([x, 10 ** rng.uniform(-307, 308, 50_000), rng.uniform(0.7, 1.4, 20_000)])
     assert _ulps(_fastmath("log", x), np.log(x)) <= 2
     assert _fastmath("log", [1.0])[0] == 0.0
+    # a NaN (a diverged fit's probability) stays NaN, whatever its bits
+    nans = np.array([np.nan, -np.nan, np.frombuffer(np.uint64(0x7FFFFFFFFFFFFFFF).tobytes())[0]])
+    assert np.isnan(_fastmath("log", nans)).all()
 
 
 def test_fastmath_names():

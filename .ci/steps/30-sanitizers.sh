@@ -6,8 +6,7 @@
 #
 # ASan sees the raw-pointer reads and writes of the C kernels into heap
 # buffers (numpy's and the Workspace's malloc'd ones); UBSan sees shifts out
-# of range, misaligned or null pointer use (signed overflow: see the
-# exclusions below). The step first proves
+# of range, signed overflow, misaligned or null pointer use. The step first proves
 # the instrumentation is there (the .so files link libasan and libubsan, the
 # flags reached the compiler, the preloaded runtime reports an overrun),
 # so it cannot pass silently on an uninstrumented build.
@@ -16,24 +15,14 @@
 # detection is off (the interpreter leaks at exit by design). pytest runs with
 # -s: a sanitizer report goes to fd 2 and then aborts, so it must not be
 # captured (and the fuzzers' faulthandler needs a real stderr).
-#
-# Excluded for now, both for _fastmath.pxd's bit tricks on signed long long
-# (inlined into _activations and _losses), which real tests reach:
-# - shift-base: `(k + 1023) << 52` with a NaN's k, and `e << 52` with e < 0
-#   (every log of x < 1) shift a negative value left;
-# - signed-integer-overflow: log_positive's `b.i + 0x00095F6200000000LL`
-#   overflows for a NaN's bits (a diverged fit's loss).
-# Both are undefined in C (GCC happens to wrap). Drop the exclusions once
-# _fastmath.pxd does that arithmetic on unsigned long long.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-ubsan_exclude=-fno-sanitize=shift-base,signed-integer-overflow
 
 asan_venv=$(mktemp -d)/venv-asan
 python3 -m venv "$asan_venv"
 "$asan_venv/bin/pip" install -v "$root[test]" \
   -Csetup-args=-Db_sanitize=address,undefined \
-  "-Csetup-args=-Dc_args=-fno-sanitize-recover=all $ubsan_exclude" \
+  -Csetup-args=-Dc_args=-fno-sanitize-recover=all \
   -Csetup-args=-Dc_link_args=-fno-sanitize-recover=all \
   -Csetup-args=-Db_lundef=false \
   -Ccompile-args=-v > "$asan_venv.log" 2>&1 || { tail -n 60 "$asan_venv.log"; exit 1; }

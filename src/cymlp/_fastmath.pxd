@@ -56,18 +56,20 @@ cdef inline double log_positive(double x) noexcept nogil:
     cdef double m, s, s2, p
     b.d = x
     # exponent relative to [sqrt(1/2), sqrt(2)): shift the mantissa by 0x95f62 (the
-    # offset of sqrt(2) in the 20 high mantissa bits) before reading the exponent
-    e = ((b.i + 0x00095F6200000000LL) >> 52) - 1023
-    # e 2^52, not e << 52: shifting a negative e (x < sqrt(1/2)) left is
-    # undefined in C; the product is exact and compiles to the same shift.
-    b.i = b.i - e * 4503599627370496LL
+    # offset of sqrt(2) in the 20 high mantissa bits) before reading the
+    # exponent. Unsigned arithmetic throughout: it wraps where signed
+    # arithmetic would be undefined (a NaN's bits), and for positive normal x
+    # it gives the same bits.
+    e = <long long> ((b.u + 0x00095F6200000000ULL) >> 52) - 1023
+    b.u = b.u - (<unsigned long long> e << 52)
     m = b.d
     s = (m - 1.0) / (m + 1.0)
     s2 = s * s
     p = s2 * (1.0 / 3 + s2 * (1.0 / 5 + s2 * (1.0 / 7 + s2 * (1.0 / 9 + s2 * (1.0 / 11
         + s2 * (1.0 / 13 + s2 * (1.0 / 15 + s2 * (1.0 / 17 + s2 * (1.0 / 19
         + s2 * (1.0 / 21 + s2 * (1.0 / 23)))))))))))
-    return e * 0.6931471803691238 + (2.0 * s + 2.0 * s * p + e * 1.9082149292705877e-10)
+    # + (x - x): 0 for finite x, NaN for NaN (whose bits above give a finite m)
+    return e * 0.6931471803691238 + (2.0 * s + 2.0 * s * p + e * 1.9082149292705877e-10) + (x - x)
 
 
 
