@@ -1,3 +1,9 @@
+# Follows scikit-learn's sklearn/neural_network/_multilayer_perceptron.py
+# (the solver loop, early stopping, validation);
+# its notice is kept, as its license requires:
+# Authors: The scikit-learn developers
+# SPDX-License-Identifier: BSD-3-Clause
+# (full text, and cymlp's own notice, in LICENSE)
 """BaseMLP: what both estimators share around the Cython kernels.
 
 Validation, the random stream (in scikit-learn's order), solver choice, early

@@ -1,3 +1,9 @@
+# Follows scikit-learn's sklearn/neural_network/_multilayer_perceptron.py
+# (the estimators' methods and output encoding);
+# its notice is kept, as its license requires:
+# Authors: The scikit-learn developers
+# SPDX-License-Identifier: BSD-3-Clause
+# (full text, and cymlp's own notice, in LICENSE)
 """MLPClassifier and MLPRegressor: scikit-learn's estimators on cymlp's kernels."""
 
 import numpy as np

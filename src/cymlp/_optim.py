@@ -1,3 +1,9 @@
+# Follows scikit-learn's sklearn/neural_network/_stochastic_optimizers.py
+# (the learning-rate schedules);
+# its notice is kept, as its license requires:
+# Authors: The scikit-learn developers
+# SPDX-License-Identifier: BSD-3-Clause
+# (full text, and cymlp's own notice, in LICENSE)
 """State of the stochastic optimizers between epochs, and their schedules.
 
 The steps themselves run in ``_optimizers.pyx`` inside the epoch loop; these

@@ -1,3 +1,9 @@
+# Follows scikit-learn's sklearn/neural_network/_stochastic_optimizers.py
+# (the SGD and Adam arithmetic, in its order);
+# its notice is kept, as its license requires:
+# Authors: The scikit-learn developers
+# SPDX-License-Identifier: BSD-3-Clause
+# (full text, and cymlp's own notice, in LICENSE)
 """SGD (momentum, Nesterov) and Adam steps over one flat parameter buffer.
 
 Each step is a single loop over ``params`` (IN/OUT) and its state buffers

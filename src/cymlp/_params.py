@@ -1,3 +1,9 @@
+# Follows scikit-learn's sklearn/neural_network/_multilayer_perceptron.py
+# (the parameter constraints, their docs, the weight initialization);
+# its notice is kept, as its license requires:
+# Authors: The scikit-learn developers
+# SPDX-License-Identifier: BSD-3-Clause
+# (full text, and cymlp's own notice, in LICENSE)
 """Constructor parameters shared by both estimators: constraints and their docs.
 
 The constraints are scikit-learn 1.9's for its MLP, so the same values are
