@@ -59,7 +59,7 @@ def _loss_and_gradient(network, activation, head, dtype, extras):
     norms = np.zeros(len(units) - 1)
     loss = network.loss_and_gradient(layout, ws, params, grads, X, Y, sw, 1e-3, 1.0,
                                      norms, running if layout.n_running else None, 0.5)
-    pred = network.predict(layout, params, X, n, running if layout.n_running else None)
+    pred = network.predict(layout, params, X, running if layout.n_running else None)
     return np.float64(loss).tobytes() + grads.tobytes() + norms.tobytes() + pred.tobytes()
 
 

@@ -643,20 +643,21 @@ def test_class_weight_that_makes_sample_weights_invalid(class_weight, message):
         _quiet_fit(est, X, rng.randint(0, 3, 40))
 
 
-@pytest.mark.parametrize("sizes, message", [
-    (["3"], r"must hold integers \(units per hidden layer\), got '3' in \['3'\]"),
-    ([None], r"must hold integers \(units per hidden layer\), got None in \[None\]"),
-    ([[3]], r"must hold integers \(units per hidden layer\), got \[3\] in \[\[3\]\]"),
-    ([np.nan], r"must hold integers \(units per hidden layer\), got nan in \[nan\]"),
-    ([np.inf], r"must hold integers \(units per hidden layer\), got inf in \[inf\]"),
-    ([2**62], r"entries must be at most 2147483647, got \[4611686018427387904\]"),
+@pytest.mark.parametrize("sizes, error, message", [
+    (["3"], TypeError, r"must hold integers \(units per hidden layer\), got '3' in \['3'\]"),
+    ([None], TypeError, r"must hold integers \(units per hidden layer\), got None in \[None\]"),
+    ([[3]], TypeError, r"must hold integers \(units per hidden layer\), got \[3\] in \[\[3\]\]"),
+    ([np.nan], TypeError, r"must hold integers \(units per hidden layer\), got nan in \[nan\]"),
+    ([np.inf], TypeError, r"must hold integers \(units per hidden layer\), got inf in \[inf\]"),
+    ([2**62], ValueError, r"entries must be at most 2147483647, got \[4611686018427387904\]"),
 ], ids=["str", "None", "nested", "nan", "inf", "2**62"])
-def test_bad_hidden_layer_sizes_entries_are_named(sizes, message):
+def test_bad_hidden_layer_sizes_entries_are_named(sizes, error, message):
     # Found by test_fuzz_parameters: bad entries inside a hidden_layer_sizes
     # list raised numpy/int() errors (OverflowError for inf and 2**62) that did
     # not say which parameter is wrong, or tried to allocate the network.
+    # Non-integer entries are a TypeError, as in scikit-learn.
     X = np.random.RandomState(0).randn(10, 2)
-    with pytest.raises(ValueError, match="hidden_layer_sizes " + message):
+    with pytest.raises(error, match="hidden_layer_sizes " + message):
         MLPRegressor(hidden_layer_sizes=sizes, max_iter=1).fit(X, X[:, 0])
 
 

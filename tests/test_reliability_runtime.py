@@ -326,7 +326,7 @@ def test_interrupt_in_a_later_epoch_keeps_the_finished_epochs(fit_interrupted):
 def test_interrupt_during_lbfgs_keeps_the_last_iterate(fit_interrupted, monkeypatch):
     # Counted in loss evaluations, not seconds: the signal goes once 6
     # evaluations are done (at least one iteration).
-    from cymlp import _network
+    from cymlp._base import _network   # the SIMD level fit uses (_dispatch)
     started = []
     evaluate = _network.loss_and_gradient
 
