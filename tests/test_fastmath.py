@@ -2,6 +2,8 @@
 numpy/scipy, directly (``fastmath``) and through the activations and output
 layers that use them."""
 
+import math
+
 import numpy as np
 import pytest
 from scipy.special import erf, expit
@@ -129,7 +131,9 @@ def test_log_positive_across_every_exponent():
     x = x[np.isfinite(x) & (x >= np.finfo(np.float64).tiny)]
     rng = np.random.RandomState(5)
     x = np.concatenate([x, 10 ** rng.uniform(-307, 308, 50_000), rng.uniform(0.7, 1.4, 20_000)])
-    assert _ulps(_fastmath("log", x), np.log(x)) <= 2
+    # reference: libm's log (glibc's is correctly rounded in practice); numpy's
+    # own SIMD log differs by its version (1.25's is 1 ulp off in places)
+    assert _ulps(_fastmath("log", x), np.array([math.log(v) for v in x])) <= 2
     assert _fastmath("log", [1.0])[0] == 0.0
     # a NaN (a diverged fit's probability) stays NaN, whatever its bits
     nans = np.array([np.nan, -np.nan, np.frombuffer(np.uint64(0x7FFFFFFFFFFFFFFF).tobytes())[0]])
