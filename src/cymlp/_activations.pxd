@@ -5,7 +5,7 @@
 # network's SIMD variants (see _dispatch.py) each vectorize them for their
 # ISA. _activations.pyx holds the module docstring and the test entry points.
 from cython cimport floating
-from ._fastmath cimport erf_inline, erf_with_gaussian, exp_inline, exp_negative, tanh_inline
+from ._fastmath cimport exp_inline, exp_negative, normal_cdf, tanh_inline
 
 cdef enum:
     ACT_IDENTITY = 0
@@ -36,16 +36,25 @@ cdef inline bint needs_input(int act) noexcept nogil:
     return act == ACT_PRELU or act == ACT_GELU
 
 
+cdef inline bint keeps_derivative(int act) noexcept nogil:
+    """True when training's forward pass keeps f'(z) (not z) for the backward:
+    GELU's derivative shares all its costly parts with the value."""
+    return act == ACT_GELU
+
+
 cdef inline double gelu(double x) noexcept nogil:
-    """x Phi(x) = x / 2 (1 + erf(x / sqrt 2))."""
-    return 0.5 * x * (1.0 + erf_inline(x * 0.7071067811865476))
+    """x Phi(x), the exact (erf) form."""
+    return x * normal_cdf(x, exp_negative(0.5 * x * x))
+
+
+cdef inline double gelu_derivative_from(double x, double g, double cdf) noexcept nogil:
+    """Phi(x) + x phi(x), given g = exp(-x^2 / 2) and cdf = Phi(x)."""
+    return cdf + x * g * 0.3989422804014327
 
 
 cdef inline double gelu_derivative(double x) noexcept nogil:
-    """Phi(x) + x phi(x); erf and phi share exp(-x^2 / 2)."""
-    cdef double y = x * 0.7071067811865476
-    cdef double g = exp_negative(y * y)
-    return 0.5 * (1.0 + erf_with_gaussian(y, g)) + x * g * 0.3989422804014327
+    cdef double g = exp_negative(0.5 * x * x)
+    return gelu_derivative_from(x, g, normal_cdf(x, g))
 
 
 cdef inline double elu_negative(double x) noexcept nogil:
@@ -172,6 +181,42 @@ cdef inline void bias_activation(int act, floating* z, const floating* bias,
     for i in range(n_rows):
         add_bias(z + i * n_cols, bias, 1, n_cols)
         apply_activation(act, z + i * n_cols, n_cols, negative_slope, slopes, n_cols)
+
+
+cdef inline void gelu_keeping_derivative(floating* v, floating* derivative,
+                                         Py_ssize_t size, floating bias) noexcept nogil:
+    """v[j] = gelu(v[j] + bias) and derivative[j] = gelu'(v[j] + bias): one exp
+    and one Phi serve both."""
+    cdef Py_ssize_t j
+    cdef double x, g, cdf
+    for j in range(size):
+        x = v[j] + bias
+        g = exp_negative(0.5 * x * x)
+        cdf = normal_cdf(x, g)
+        v[j] = <floating> (x * cdf)
+        derivative[j] = <floating> gelu_derivative_from(x, g, cdf)
+
+
+cdef inline void gelu_rows_keeping_derivative(floating* z, const floating* bias,
+                                              floating* derivative, Py_ssize_t n_rows,
+                                              Py_ssize_t n_cols) noexcept nogil:
+    """z[i, j] = gelu(z[i, j] + bias[j]), derivative[i, j] = gelu'(the same)
+    (no bias if NULL): training's forward pass keeps f'(z), not z."""
+    cdef Py_ssize_t i, j, size = n_rows * n_cols
+    cdef floating* row
+    cdef floating* drow
+    if n_cols < 16 or bias == NULL:
+        # narrow rows: bias first, then one loop long enough to vectorize
+        if bias != NULL:
+            add_bias(z, bias, n_rows, n_cols)
+        gelu_keeping_derivative(z, derivative, size, 0)
+        return
+    for i in range(n_rows):
+        row = z + i * n_cols
+        drow = derivative + i * n_cols
+        for j in range(n_cols):
+            row[j] = row[j] + bias[j]
+        gelu_keeping_derivative(row, drow, n_cols, 0)
 
 
 cdef inline void activation_derivative(int act, const floating* a, const floating* z,

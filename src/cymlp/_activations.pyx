@@ -7,10 +7,12 @@ the activation's *output* ``a = f(z)`` (as scikit-learn does); 'prelu' and
 'gelu' need the input ``z`` (``needs_input``), which the network then keeps.
 
 'leaky_relu' uses ``negative_slope`` (>= 0); 'prelu' uses one slope per
-column, ``slopes[j]``; 'elu' has alpha = 1; 'gelu' is the exact erf form.
+column, ``slopes[j]``; 'elu' has alpha = 1; 'gelu' is the exact erf form,
+x Phi(x). (The network's training pass keeps GELU's f'(z), computed with f,
+instead of z: see ``gelu_rows_keeping_derivative``.)
 """
 
-from ._fastmath cimport erf_inline, exp_inline, log_positive, tanh_inline
+from ._fastmath cimport exp_inline, exp_negative, log_positive, normal_cdf, tanh_inline
 
 ACTIVATION_CODES = {
     "identity": ACT_IDENTITY,
@@ -63,7 +65,7 @@ def derivative(str name, const floating[:, ::1] a, floating[:, ::1] delta, z=Non
 
 def fastmath(str name, double[::1] x):
     """Test entry point: x = f(x) in place, f one of _fastmath.pxd's 'exp',
-    'log' (positive normal x), 'tanh' or 'erf'."""
+    'log' (positive normal x), 'tanh' or 'normal_cdf'."""
     cdef Py_ssize_t i
     if name == "exp":
         for i in range(x.shape[0]):
@@ -74,8 +76,8 @@ def fastmath(str name, double[::1] x):
     elif name == "tanh":
         for i in range(x.shape[0]):
             x[i] = tanh_inline(x[i])
-    elif name == "erf":
+    elif name == "normal_cdf":
         for i in range(x.shape[0]):
-            x[i] = erf_inline(x[i])
+            x[i] = normal_cdf(x[i], exp_negative(0.5 * x[i] * x[i]))
     else:
         raise ValueError(f"fastmath: unknown function {name!r}")

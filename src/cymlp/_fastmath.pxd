@@ -1,4 +1,5 @@
-# Branch-free exp, log, tanh and erf for the kernels' elementwise loops.
+# Branch-free exp, log, tanh and the normal CDF for the kernels' elementwise
+# loops.
 #
 # libm's exp, log and erf are scalar calls, so a loop over them cannot
 # vectorize; these inline versions are plain arithmetic on the bits and do.
@@ -108,58 +109,56 @@ cdef inline double exp_negative(double s) noexcept nogil:
     degree-11 Chebyshev fit (error 3e-18; tools/fastmath_coefficients.py).
     """
     cdef Bits64 t, scale
-    cdef double k, r, p
+    cdef double k, r, r2, r4, p
     s = 708.0 if s > 708.0 else s
     t.d = s * -1.4426950408889634 + 6755399441055744.0
     k = t.d - 6755399441055744.0
     r = -s - k * 0.6931471803691238 - k * 1.9082149292705877e-10
-    p = 1.0 + r * (1.0 + r * (0.5000000000000019 + r * (0.1666666666666668
-        + r * (0.0416666666664881 + r * (0.008333333333319601
-        + r * (0.0013888888952314775 + r * (0.00019841269890047113
-        + r * (2.4801485482328494e-05 + r * (2.755724091857897e-06
-        + r * (2.763263963904103e-07 + r * 2.5110037605963777e-08))))))))))
+    # Estrin's scheme: short dependency chains (Horner's 11 chained steps
+    # left the loop waiting on latency), the same bits on every ISA
+    r2 = r * r
+    r4 = r2 * r2
+    p = ((1.0 + r) + r2 * (0.5000000000000019 + r * 0.1666666666666668)) + r4 * (
+        ((0.0416666666664881 + r * 0.008333333333319601)
+         + r2 * (0.0013888888952314775 + r * 0.00019841269890047113))
+        + r4 * ((2.4801485482328494e-05 + r * 2.755724091857897e-06)
+                + r2 * (2.763263963904103e-07 + r * 2.5110037605963777e-08)))
     scale.u = (t.u - 0x4338000000000000ULL + 1023) << 52
     return p * scale.d
 
 
-cdef inline double erf_with_gaussian(double x, double g) noexcept nogil:
-    """erf(x) given g = exp_negative(x * x), which the GELU derivative shares.
+cdef inline double normal_cdf(double x, double g) noexcept nogil:
+    """Phi(x), the standard normal CDF, given g = exp_negative(x * x / 2)
+    (which GELU's derivative shares), within 5e-17 + 3 ulp absolute.
 
-    Branch-free: both pieces computed, one kept.
-
-    |x| < 1: erf(x) = x P(x^2), P of degree 11.
-    |x| >= 1: erf(x) = 1 - erfc(x), erfc(x) = exp(-x^2) t Q(t - 9/16) with
-    t = 1 / (1 + 0.3 |x|), Q of degree 15; erfc < 0.16 there, so the rounding
-    of x^2 costs well under an ulp. |x| is clipped at 6, where erfc(x) < 2e-17
-    and erf rounds to 1 (g is not clipped, so it only gets smaller beyond),
-    so inf gives 1; NaN passes; the sign is copied back
-    (erf(-0.0) = -0.0). P and Q: Chebyshev fits to erf(x) / x and
-    erfc(x) exp(x^2) / t at 60 digits, fit errors 7e-18 and 3e-18, rounded to
-    doubles (tools/fastmath_coefficients.py prints them).
+    Branch-free, and without erf: Phi(-|x|) = g R(x) / 2 with
+    R(x) = erfc(|x| / sqrt 2) exp(x^2 / 2), smooth and in (0.09, 1] for
+    |x| <= 8.5; R is a degree-14 polynomial in y - 0.3,
+    y = K |x| / (1 + K |x|) in [0, 0.6), K = 1 / (4 sqrt 2). Phi(|x|) is
+    1 - Phi(-|x|). The accuracy is absolute, not relative: the fit is
+    weighted by g / 2 (error 4e-18 before rounding), so in the far left tail
+    (Phi(x) < 1e-3, x < -3.1) the relative error grows, to 1e-14 at x = -8.5,
+    while the absolute error stays below 1e-17; GELU, x Phi(x), needs no
+    more there. |x| is clipped at 8.5 (1 - Phi < 1e-17 beyond, and g keeps
+    shrinking), Phi is 0 below x = -37.5 (where it would go subnormal), NaN
+    passes, Phi(inf) = 1, Phi(-inf) = 0. tools/fastmath_coefficients.py
+    fits R.
     """
     cdef double a = fabs(x)
-    cdef double s, t, u, p, q
-    a = 6.0 if a > 6.0 else a
-    s = a * a
-    p = a * (1.1283791670955126 + s * (-0.37612638903183543 + s * (0.11283791670945006
-        + s * (-0.02686617064323777 + s * (0.0052239776071164225
-        + s * (-0.0008548325975389692 + s * (0.00012055294904839707
-        + s * (-1.492473690741966e-05 + s * (1.6447424703317362e-06
-        + s * (-1.6208483801871705e-07 + s * (1.3720064546777686e-08
-        + s * -7.795898827002142e-10)))))))))))
-    t = 1.0 / (1.0 + 0.3 * a)
-    u = t - 0.5625
-    q = t * (0.3628977389640407 + u * (0.6645089438664568 + u * (0.9962199331088143
-        + u * (1.2044397775484224 + u * (1.13139954272569 + u * (0.753703516299866
-        + u * (0.25413594006095813 + u * (-0.09140786367805197
-        + u * (-0.14665605142914165 + u * (-0.02606553700298059
-        + u * (0.056983452684703555 + u * (0.027001035564060707
-        + u * (-0.024145761684584596 + u * (-0.016785973628909566
-        + u * (0.01165643767147945 + u * 0.008552975934548344)))))))))))))))
-    q = 1.0 - g * q
-    return copysign(p if a < 1.0 else q, x)
-
-
-cdef inline double erf_inline(double x) noexcept nogil:
-    """erf(x) within a few ulp, branch-free (see erf_with_gaussian)."""
-    return erf_with_gaussian(x, exp_negative(x * x))
+    cdef double k, y, v, v2, v4, r, h
+    k = 0.17677669529663687 * (8.5 if a > 8.5 else a)
+    y = k / (1.0 + k)              # 1 - t for t = 1 / (1 + K|x|): exact near 0
+    v = y - 0.3
+    v2 = v * v                     # Estrin's scheme, as in exp_negative
+    v4 = v2 * v2
+    r = (((0.2897221163234641 + v * -1.1024179334174427)
+          + v2 * (2.3044575332388924 + v * -3.949853005200875))
+         + v4 * ((5.556895690895808 + v * -6.34493403958413)
+                 + v2 * (5.707748889640203 + v * -3.769997640878495))) + (v4 * v4) * (
+        ((1.465167547754896 + v * 0.10417630048475159)
+         + v2 * (-0.5077281737368664 + v * 0.19679395654413356))
+        + v4 * ((0.09916911852033518 + v * -0.12728889710712238)
+                + v2 * -0.06598775224281345))
+    h = 0.5 * g * r                # Phi(-|x|)
+    h = 0.0 if a >= 37.5 else h    # NaN fails the test and stays NaN
+    return 1.0 - h if x > 0 else h

@@ -27,7 +27,7 @@ cdef struct LayoutC:
 cdef struct WorkC:
     void* acts               # [capacity * width] layer outputs a = f(y)
     void* deltas             # [capacity * width] loss gradients w.r.t. z
-    void* inputs             # [capacity * width] activation inputs y, or NULL
+    void* inputs             # [capacity * width] activation inputs z (GELU: f'(z)), or NULL
     void* normed             # [capacity * width] batch-normalized zhat, or NULL
     void* keep               # [capacity * width] dropout multipliers, or NULL
     void* dropped            # [capacity * width] a * keep, or NULL
