@@ -38,6 +38,26 @@ def test_activation_values_within_a_few_ulps(name, reference, max_ulps):
     assert _ulps(z[0], reference(x)) <= max_ulps
 
 
+def test_float32_tanh_within_a_few_float32_ulps():
+    # float32 layers compute tanh in float32 arithmetic (tanh_float), at
+    # twice the lanes of double: checked against the exact tanh, in float32 ulps
+    rng = np.random.RandomState(0)
+    small = np.logspace(-44, 0, 20_000)
+    x = np.concatenate([rng.uniform(-20, 20, 200_000), small, -small,
+                        np.linspace(-1, 1, 200_001), np.linspace(8, 10, 20_001)])
+    x = x.astype(np.float32)
+    z = x.reshape(1, -1).copy()
+    activate("tanh", z, np.zeros(z.shape[1], dtype=np.float32))
+    exact = np.tanh(x.astype(np.float64))
+    ok = exact != 0
+    float32_ulp = np.spacing(np.abs(exact[ok]).astype(np.float32)).astype(np.float64)
+    assert np.max(np.abs(z[0][ok] - exact[ok]) / float32_ulp) <= 3
+    assert np.abs(z).max() <= 1
+    special = np.array([[np.nan, np.inf, -np.inf, 0.0, 100.0, -100.0]], dtype=np.float32)
+    activate("tanh", special, np.zeros(6, dtype=np.float32))
+    np.testing.assert_array_equal(special[0], [np.nan, 1, -1, 0, 1, -1])
+
+
 def test_special_values_pass_through():
     z = np.array([[np.nan, np.inf, -np.inf, 0.0, 800.0, -800.0]])
     for name, expected in [("tanh", [np.nan, 1, -1, 0, 1, -1]),

@@ -1,8 +1,11 @@
-"""Regenerate the polynomial coefficients of normal_cdf and exp_negative in
-src/cymlp/_fastmath.pxd (``pip install mpmath``; run by hand, not by the
-build). Prints each polynomial lowest degree first, with its maximum error.
+"""Regenerate the polynomial coefficients of normal_cdf, exp_negative and
+tanh_float in src/cymlp/_fastmath.pxd (``pip install mpmath``; run by hand,
+not by the build). Prints each polynomial lowest degree first, with its
+maximum error.
 
 * exp_negative: exp(r) on |r| <= ln 2 / 2, a Chebyshev fit (relative error).
+* tanh_float: expm1(r) / r on the same interval, degree 5 (float32 precision;
+  the kernel rounds the coefficients to float).
 * normal_cdf: Phi(-|x|) = exp(-x^2 / 2) R(x) / 2 with R(x) = erfc(|x| / sqrt 2)
   exp(x^2 / 2), a polynomial in v = y - 0.3, y = K |x| / (1 + K |x|), for
   |x| <= 8.5. R is fitted for *absolute* accuracy of Phi, i.e. weighted by
@@ -22,6 +25,12 @@ X_MAX = mp.mpf("8.5")
 def exp_negative_fit():
     half_ln2 = mp.log(2) / 2
     return mp.chebyfit(mp.exp, [-half_ln2, half_ln2], 12, error=True)
+
+
+def expm1_over_r_fit():
+    half_ln2 = mp.log(2) / 2
+    return mp.chebyfit(lambda r: mp.expm1(r) / r if r else mp.mpf(1),
+                       [-half_ln2, half_ln2], 6, error=True)
 
 
 def normal_cdf_fit(n_coefs=15, n_points=500, iterations=40):
@@ -55,8 +64,9 @@ def normal_cdf_fit(n_coefs=15, n_points=500, iterations=40):
 
 
 for name, (coefs, err) in [("exp_negative, exp(r)", exp_negative_fit()),
+                           ("tanh_float, expm1(r) / r", expm1_over_r_fit()),
                            ("normal_cdf, R(v)", normal_cdf_fit())]:
-    if name.startswith("exp"):
+    if not name.startswith("normal_cdf"):
         coefs = list(reversed(coefs))  # chebyfit gives the highest degree first
     print(f"{name}: degree {len(coefs) - 1}, max error {mp.nstr(err, 2)}")
     print("   ", ", ".join(repr(float(c)) for c in coefs))

@@ -5,7 +5,7 @@
 # network's SIMD variants (see _dispatch.py) each vectorize them for their
 # ISA. _activations.pyx holds the module docstring and the test entry points.
 from cython cimport floating
-from ._fastmath cimport exp_inline, exp_negative, normal_cdf, tanh_inline
+from ._fastmath cimport exp_inline, exp_negative, normal_cdf, tanh_float, tanh_inline
 
 cdef enum:
     ACT_IDENTITY = 0
@@ -27,8 +27,12 @@ cdef inline floating logistic(floating x) noexcept nogil:
 
 
 cdef inline floating fast_tanh(floating x) noexcept nogil:
-    """tanh(x) within a few ulp (libm's tanh is slow and scalar)."""
-    return <floating> tanh_inline(x)
+    """tanh(x) within a few ulp (libm's tanh is slow and scalar), in the
+    precision of x."""
+    if floating is float:
+        return tanh_float(x)
+    else:
+        return tanh_inline(x)
 
 
 cdef inline bint needs_input(int act) noexcept nogil:
@@ -165,14 +169,21 @@ cdef inline void add_bias(floating* z, const floating* bias, Py_ssize_t n_rows,
             row[j] = row[j] + bias[j]
 
 
+# Rows shorter than this get the bias over the whole block, then f in one flat
+# loop: a loop over one short row spends most of its time in the scalar
+# iterations before and after its vector body (up to 15 of 32 floats at
+# AVX-512), which for exp or tanh cost more than the vector body itself.
+cdef enum:
+    ROW_BY_ROW_FROM = 128
+
+
 cdef inline void bias_activation(int act, floating* z, const floating* bias,
                                  Py_ssize_t n_rows, Py_ssize_t n_cols, double negative_slope,
                                  const floating* slopes) noexcept nogil:
     """z[i, j] = f(z[i, j] + bias[j]) for every row i (no bias if NULL)."""
     cdef Py_ssize_t i
-    if n_cols < 16 or bias == NULL:
-        # Narrow rows: add the bias, then one flat pass of f, so that the
-        # activation loop is long enough to vectorize.
+    if n_cols < ROW_BY_ROW_FROM or bias == NULL:
+        # Narrow rows: add the bias, then one flat pass of f.
         if bias != NULL:
             add_bias(z, bias, n_rows, n_cols)
         apply_activation(act, z, n_rows * n_cols, negative_slope, slopes, n_cols)
@@ -205,8 +216,8 @@ cdef inline void gelu_rows_keeping_derivative(floating* z, const floating* bias,
     cdef Py_ssize_t i, j, size = n_rows * n_cols
     cdef floating* row
     cdef floating* drow
-    if n_cols < 16 or bias == NULL:
-        # narrow rows: bias first, then one loop long enough to vectorize
+    if n_cols < ROW_BY_ROW_FROM or bias == NULL:
+        # narrow rows: bias first, then one flat loop
         if bias != NULL:
             add_bias(z, bias, n_rows, n_cols)
         gelu_keeping_derivative(z, derivative, size, 0)

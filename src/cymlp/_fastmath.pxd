@@ -7,13 +7,18 @@
 # checks them through the activations and losses), use no fma and no
 # reassociation, and so give the same answer on every ISA.
 
-from libc.math cimport copysign, fabs
+from libc.math cimport copysign, copysignf, fabs, fabsf
 
 
 cdef union Bits64:
     double d
     long long i
     unsigned long long u
+
+
+cdef union Bits32:
+    float f
+    unsigned int u
 
 
 cdef inline double exp_inline(double x) noexcept nogil:
@@ -98,6 +103,30 @@ cdef inline double tanh_inline(double x) noexcept nogil:
     m = -m / (2.0 + m)
     return copysign(fabs(m), x)
 
+
+
+cdef inline float tanh_float(float x) noexcept nogil:
+    """tanh(x) in float32 arithmetic within a few float32 ulp: tanh_inline's
+    method with float constants, so float32 loops run twice as many lanes and
+    half the degree. expm1(r) = r P(r), P of degree 5 (a Chebyshev fit to
+    expm1(r) / r on |r| <= ln 2 / 2, error 1e-8; tools/fastmath_coefficients.py).
+    """
+    cdef Bits32 t, s
+    cdef float y, k, r, q, m
+    # every constant cast to float: a bare 2.0 is a double in C, and would
+    # take the loop through double precision at half the lanes
+    y = <float> -2.0 * fabsf(x)
+    y = <float> -18.0 if y < <float> -18.0 else y  # expm1(-18) rounds to -1; NaN passes
+    t.f = y * <float> 1.4426950408889634 + <float> 12582912.0   # 1.5 * 2^23
+    k = t.f - <float> 12582912.0
+    r = y - k * <float> 0.693145751953125 - k * <float> 1.428606765330187e-06
+    q = r * (<float> 1.0 + r * (<float> 0.5 + r * (<float> 0.16666504740715027
+        + r * (<float> 0.04166646674275398 + r * (<float> 0.008369148708879948
+        + r * <float> 0.0013933641603216529)))))
+    s.u = (t.u - 0x4B400000U + 127U) << 23     # 2^k, k in [-26, 0]
+    m = s.f * q + (s.f - <float> 1.0)
+    m = -m / (<float> 2.0 + m)
+    return copysignf(fabsf(m), x)
 
 
 cdef inline double exp_negative(double s) noexcept nogil:
