@@ -203,6 +203,44 @@ def extras_table(table):
     return "\n".join(lines)
 
 
+def onnx_table(table):
+    """cymlp's predict_proba against onnxruntime on the same model, 1 thread:
+    one row (steady state) and 4000 rows, per network and precision."""
+    batch = table.get("onnx_inference.OnnxInference.time_predict_proba_batch", {})
+    row = table.get("onnx_inference.OnnxInference.track_predict_proba_single_row_us", {})
+    if not batch and not row:
+        return ""
+    lines = ["| network | dtype | one row, cymlp / onnxruntime | ratio "
+             "| 4000 rows, cymlp / onnxruntime | ratio |", "|---|---|---|---|---|---|"]
+    names = {"deep_narrow": "8x32 tanh", "tabular": "20-100-5 relu"}
+    for network in ("deep_narrow", "tabular"):
+        for dtype in ("float32", "float64"):
+            r_c, r_o = row.get(("cymlp", network, dtype)), row.get(("onnxruntime", network, dtype))
+            b_c, b_o = batch.get(("cymlp", network, dtype)), batch.get(("onnxruntime", network, dtype))
+            one = (f"{r_c:.3g} / {r_o:.3g} µs" if ok(r_c) and ok(r_o) else "n/a")
+            lines.append(f"| {names[network]} | {dtype} | {one} | {ratio(r_c, r_o)} "
+                         f"| {fmt_time(b_c)} / {fmt_time(b_o)} | {ratio(b_c, b_o)} |")
+    return ("cymlp time / onnxruntime time (< 1: cymlp faster).\n\n" + "\n".join(lines))
+
+
+def simd_table(table):
+    """Each fit at every SIMD level of one build, relative to the widest level
+    this machine ran other than native (native: a -Dnative-simd=true build)."""
+    fits = table.get("simd.SimdLevels.time_fit", {})
+    if not fits:
+        return ""
+    levels = ["baseline", "avx2", "avx512", "native"]
+    lines = ["| fit | " + " | ".join(levels) + " |", "|---|" + "---|" * len(levels)]
+    for fit in dict.fromkeys(key[0] for key in fits):
+        times = {lv: fits.get((fit, lv)) for lv in levels}
+        widest = next((times[lv] for lv in ("avx512", "avx2", "baseline") if ok(times[lv])), None)
+        cells = [f"{fmt_time(times[lv])} ({ratio(times[lv], widest)})" if ok(times[lv])
+                 else "n/a" for lv in levels]
+        lines.append(f"| {fit} | " + " | ".join(cells) + " |")
+    return ("Fit time at each SIMD level of one build (relative to the widest "
+            "non-native level).\n\n" + "\n".join(lines))
+
+
 def estimator_table(table, labels):
     order = labels.get("__order__", {})
     # classes parameterized by (implementation, threads); others have tables of their own
@@ -389,7 +427,7 @@ def main(argv=None):
     print(f"Results: `{os.path.relpath(path)}` (commit "
           f"{data.get('commit_hash', '?')[:8]}, machine {p.get('machine')}, "
           f"{p.get('cpu')}, {p.get('num_cpu')} cores)\n")
-    print("Issue #5's targets:\n")
+    print("Targets:\n")
     print(targets_table(table) + "\n")
     print("speedup = sklearn time / cymlp time (> 1: cymlp faster).\n")
     est, speedups = estimator_table(table, labels)
@@ -404,6 +442,9 @@ def main(argv=None):
     ex = extras_table(table)
     if ex:
         print("\n" + ex)
+    for extra in (onnx_table(table), simd_table(table)):
+        if extra:
+            print("\n" + extra)
     gf = gflops_table(table, labels)
     if gf:
         print("\nAchieved GFLOP/s = 6 x n_weights x n_samples x epochs / fit "

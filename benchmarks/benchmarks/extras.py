@@ -7,7 +7,7 @@
   between two commits shows on 'default' (and on every other module).
 * ``GradientNorms.time_epoch``: one training epoch through the kernel's
   EpochRunner with the per-layer gradient norms (``gradient_norms_``) on and
-  off; the issue's target is a cost below 3 % of fit time.
+  off; the target is a cost below 3 % of fit time.
 """
 
 import numpy as np

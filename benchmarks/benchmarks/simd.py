@@ -12,7 +12,7 @@ same flags whatever ``native-simd`` says, so with an install built with
 other level is the dispatching default build vs the native build; in a
 default build the ``native`` rows are skipped (n/a).
 
-The workloads are issue #12's: deep 8x32 tanh, ELU and GELU 20-100-5
+The workloads: deep 8x32 tanh, ELU and GELU 20-100-5
 (tabular), circles with logistic units and tabular relu; one BLAS thread.
 Read the ratios of each row to the widest level of the same fit.
 """
@@ -54,6 +54,8 @@ class SimdLevels:
         self.limits = threadpool_limits(1)
 
     def teardown(self, fit, level):
+        if not hasattr(self, "limits"):  # setup skipped this level
+            return
         self.limits.restore_original_limits()
         self.base._network = self.default
 
