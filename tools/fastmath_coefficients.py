@@ -7,7 +7,8 @@ maximum error.
 * tanh_float: expm1(r) / r on the same interval, degree 5 (float32 precision;
   the kernel rounds the coefficients to float).
 * normal_cdf: Phi(-|x|) = exp(-x^2 / 2) R(x) / 2 with R(x) = erfc(|x| / sqrt 2)
-  exp(x^2 / 2), a polynomial in v = y - 0.3, y = K |x| / (1 + K |x|), for
+  exp(x^2 / 2), a polynomial in v = y - 0.3, y = K |x| / (1 + K |x|) (the
+  kernel holds the coefficients halved, which is exact), for
   |x| <= 8.5. R is fitted for *absolute* accuracy of Phi, i.e. weighted by
   exp(-x^2 / 2) / 2 (Lawson's iteration towards the weighted minimax): where
   Phi is far below 1/2 it needs fewer correct digits than near x = 0, which
