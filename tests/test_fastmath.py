@@ -103,7 +103,7 @@ def _fastmath(name, x):
 def _cdf_grid():
     rng = np.random.RandomState(4)
     tiny = np.logspace(-323.3, 0, 20_000)      # subnormals up to 1
-    # the clip at |x| = 8.5 and the cut to 0 below x = -37.5
+    # where 1 - Phi rounds to 0 (x = 8.5) and the cut to 0 below x = -37.5
     edges = np.concatenate([np.linspace(b - 1e-3, b + 1e-3, 2001) for b in (8.5, 37.5)])
     x = np.concatenate([rng.uniform(-40, 40, 200_000), np.linspace(-9, 9, 180_001),
                         tiny, edges, np.nextafter([8.5, 37.5], 0), [5e-324, 1e300]])

@@ -7,20 +7,22 @@ maximum error.
 * tanh_float: expm1(r) / r on the same interval, degree 5 (float32 precision;
   the kernel rounds the coefficients to float).
 * normal_cdf: Phi(-|x|) = exp(-x^2 / 2) R(x) / 2 with R(x) = erfc(|x| / sqrt 2)
-  exp(x^2 / 2), a polynomial in v = y - 0.3, y = K |x| / (1 + K |x|) (the
-  kernel holds the coefficients halved, which is exact), for
-  |x| <= 8.5. R is fitted for *absolute* accuracy of Phi, i.e. weighted by
-  exp(-x^2 / 2) / 2 (Lawson's iteration towards the weighted minimax): where
-  Phi is far below 1/2 it needs fewer correct digits than near x = 0, which
-  saves five degrees over an unweighted fit of the same absolute accuracy.
+  exp(x^2 / 2), a polynomial in v = y - 0.5, y = K |x| / (1 + K |x|) in
+  [0, 1) (the kernel holds the coefficients halved, which is exact). R is
+  fitted for *absolute* accuracy of Phi, i.e. weighted by exp(-x^2 / 2) / 2
+  (Lawson's iteration towards the weighted minimax): where Phi is far below
+  1/2 it needs fewer correct digits than near x = 0, which saves five degrees
+  over an unweighted fit of the same absolute accuracy. A floor of 1e-19 on
+  the weight keeps R bounded up to y = 1, so that the kernel needs no clip
+  of |x|.
 """
 
 import mpmath as mp
 
 mp.mp.dps = 40
 K = mp.mpf(0.17677669529663687)     # 1 / (4 sqrt 2), as the double the kernel uses
-CENTER = mp.mpf(0.3)                # as the double the kernel uses
-X_MAX = mp.mpf("8.5")
+CENTER = mp.mpf(0.5)
+Y_MAX = mp.mpf("0.9999")            # x = 5.7e4; Phi(-x) is 0 long before
 
 
 def exp_negative_fit():
@@ -35,12 +37,11 @@ def expm1_over_r_fit():
 
 
 def normal_cdf_fit(n_coefs=15, n_points=500, iterations=40):
-    y_max = K * X_MAX / (1 + K * X_MAX)
-    mid = y_max / 2
+    mid = Y_MAX / 2
     ys = [mid + mid * mp.cos(mp.pi * (i + mp.mpf(1) / 2) / n_points) for i in range(n_points)]
     xs = [y / (1 - y) / K for y in ys]
     target = [mp.erfc(x / mp.sqrt(2)) * mp.exp(x * x / 2) for x in xs]
-    weight = [mp.exp(-x * x / 2) / 2 for x in xs]
+    weight = [mp.exp(-x * x / 2) / 2 + mp.mpf("1e-19") for x in xs]
     lawson = [mp.mpf(1)] * n_points
     best = None
     for _ in range(iterations):

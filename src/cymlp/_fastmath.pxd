@@ -158,36 +158,35 @@ cdef inline double exp_negative(double s) noexcept nogil:
 
 cdef inline double normal_cdf(double x, double g) noexcept nogil:
     """Phi(x), the standard normal CDF, given g = exp_negative(x * x / 2)
-    (which GELU's derivative shares), within 5e-17 + 3 ulp absolute.
+    (which GELU's derivative shares), within 2 ulp of 1/2, absolute.
 
     Branch-free, and without erf: Phi(-|x|) = g R(x) / 2 with
-    R(x) = erfc(|x| / sqrt 2) exp(x^2 / 2), smooth and in (0.09, 1] for
-    |x| <= 8.5; R is a degree-14 polynomial in y - 0.3,
-    y = K |x| / (1 + K |x|) in [0, 0.6), K = 1 / (4 sqrt 2). Phi(|x|) is
-    1 - Phi(-|x|). The accuracy is absolute, not relative: the fit is
-    weighted by g / 2 (error 4e-18 before rounding), so in the far left tail
-    (Phi(x) < 1e-3, x < -3.1) the relative error grows, to 1e-14 at x = -8.5,
-    while the absolute error stays below 1e-17; GELU, x Phi(x), needs no
-    more there. |x| is clipped at 8.5 (1 - Phi < 1e-17 beyond, and g keeps
-    shrinking), Phi is 0 below x = -37.5 (where it would go subnormal), NaN
-    passes, Phi(inf) = 1, Phi(-inf) = 0. tools/fastmath_coefficients.py
-    fits R.
+    R(x) = erfc(|x| / sqrt 2) exp(x^2 / 2), smooth and in (0, 1]; R is a
+    degree-14 polynomial in y - 0.5, y = K |x| / (1 + K |x|) in [0, 1),
+    K = 1 / (4 sqrt 2). Phi(|x|) is 1 - Phi(-|x|). The accuracy is absolute,
+    not relative: the fit is weighted by g / 2 (error 4e-18 before rounding),
+    so in the left tail (Phi(x) < 1e-3, x < -3.1) the absolute error stays
+    below 1e-17 but the relative error grows without bound; GELU, x Phi(x),
+    needs no more there. Phi is 0 below x = -37.5 (where it would go
+    subnormal), NaN passes, Phi(inf) = 1, Phi(-inf) = 0.
+    tools/fastmath_coefficients.py fits R.
     """
     cdef double a = fabs(x)
     cdef double k, y, v, v2, r, h
-    k = 0.17677669529663687 * (8.5 if a > 8.5 else a)
+    k = 0.17677669529663687 * a
     y = k / (1.0 + k)              # 1 - t for t = 1 / (1 + K|x|): exact near 0
-    v = y - 0.3
+    v = y - 0.5
     # R / 2 (the coefficients halved, exactly) by second-order Horner: the
     # even and the odd terms as two independent chains in v^2
     v2 = v * v
-    r = ((0.14486105816173206 + v2 * (1.1522287666194462 + v2 * (2.778447845447904 + v2
-         * (2.8538744448201014 + v2 * (0.732583773877448 + v2 * (-0.2538640868684332 +
-         v2 * (0.04958455926016759 + v2 * -0.03299387612140672)))))))
-         + v * (-0.5512089667087213 + v2 * (-1.9749265026004375 + v2 *
-               (-3.172467019792065 + v2 * (-1.8849988204392476 + v2 *
-               (0.05208815024237579 + v2 * (0.09839697827206678 + v2 *
-               -0.06364444855356119)))))))
+    r = ((0.06849972879899408 + v2 * (0.43743932095007326 + v2 * (0.8716953816472499 +
+         v2 * (1.000908147585298 + v2 * (0.5060616156137917 + v2 *
+         (-0.10466912568516483 + v2 * (-0.23571358495318276 + v2 *
+         -0.0329632409804853)))))))
+         + v * (-0.2590680498286786 + v2 * (-0.6570320144608539 + v2 *
+               (-1.009820213814539 + v2 * (-0.8254627922218397 + v2 *
+               (-0.2456786832183971 + v2 * (-0.07691134045283386 + v2 *
+               -0.1558915366098438)))))))
     h = g * r                      # Phi(-|x|)
-    h = 0.0 if a >= 37.5 else h    # NaN fails the test and stays NaN
+    h = 0.0 if a >= 37.5 else h    # and for inf (y = NaN); NaN fails the test and stays NaN
     return 1.0 - h if x > 0 else h
