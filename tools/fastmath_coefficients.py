@@ -1,9 +1,9 @@
-"""Regenerate the polynomial coefficients of normal_cdf, exp_negative and
+"""Regenerate the polynomial coefficients of normal_cdf, gaussian and
 tanh_float in src/cymlp/_fastmath.pxd (``pip install mpmath``; run by hand,
 not by the build). Prints each polynomial lowest degree first, with its
 maximum error.
 
-* exp_negative: exp(r) on |r| <= ln 2 / 2, a Chebyshev fit (relative error).
+* gaussian: exp(r) on |r| <= ln 2 / 2, a Chebyshev fit (relative error).
 * tanh_float: expm1(r) / r on the same interval, degree 5 (float32 precision;
   the kernel rounds the coefficients to float).
 * normal_cdf: Phi(-|x|) = exp(-x^2 / 2) R(x) / 2 with R(x) = erfc(|x| / sqrt 2)
@@ -25,7 +25,7 @@ CENTER = mp.mpf(0.5)
 Y_MAX = mp.mpf("0.9999")            # x = 5.7e4; Phi(-x) is 0 long before
 
 
-def exp_negative_fit():
+def exp_fit():
     half_ln2 = mp.log(2) / 2
     return mp.chebyfit(mp.exp, [-half_ln2, half_ln2], 12, error=True)
 
@@ -65,7 +65,7 @@ def normal_cdf_fit(n_coefs=15, n_points=500, iterations=40):
     return best
 
 
-for name, (coefs, err) in [("exp_negative, exp(r)", exp_negative_fit()),
+for name, (coefs, err) in [("gaussian, exp(r)", exp_fit()),
                            ("tanh_float, expm1(r) / r", expm1_over_r_fit()),
                            ("normal_cdf, R(v)", normal_cdf_fit())]:
     if not name.startswith("normal_cdf"):

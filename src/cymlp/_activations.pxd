@@ -5,7 +5,7 @@
 # network's SIMD variants (see _dispatch.py) each vectorize them for their
 # ISA. _activations.pyx holds the module docstring and the test entry points.
 from cython cimport floating
-from ._fastmath cimport exp_inline, exp_negative, normal_cdf, tanh_float, tanh_inline
+from ._fastmath cimport exp_inline, gaussian, normal_cdf, tanh_float, tanh_inline
 
 cdef enum:
     ACT_IDENTITY = 0
@@ -48,7 +48,7 @@ cdef inline bint keeps_derivative(int act) noexcept nogil:
 
 cdef inline double gelu(double x) noexcept nogil:
     """x Phi(x), the exact (erf) form."""
-    return x * normal_cdf(x, exp_negative(0.5 * x * x))
+    return x * normal_cdf(x, gaussian(x))
 
 
 cdef inline double gelu_derivative_from(double x, double g, double cdf) noexcept nogil:
@@ -57,7 +57,7 @@ cdef inline double gelu_derivative_from(double x, double g, double cdf) noexcept
 
 
 cdef inline double gelu_derivative(double x) noexcept nogil:
-    cdef double g = exp_negative(0.5 * x * x)
+    cdef double g = gaussian(x)
     return gelu_derivative_from(x, g, normal_cdf(x, g))
 
 
@@ -202,7 +202,7 @@ cdef inline void gelu_keeping_derivative(floating* v, floating* derivative,
     cdef double x, g, cdf
     for j in range(size):
         x = v[j] + bias
-        g = exp_negative(0.5 * x * x)
+        g = gaussian(x)
         cdf = normal_cdf(x, g)
         v[j] = <floating> (x * cdf)
         derivative[j] = <floating> gelu_derivative_from(x, g, cdf)

@@ -12,7 +12,7 @@ x Phi(x). (The network's training pass keeps GELU's f'(z), computed with f,
 instead of z: see ``gelu_rows_keeping_derivative``.)
 """
 
-from ._fastmath cimport exp_inline, exp_negative, log_positive, normal_cdf, tanh_inline
+from ._fastmath cimport exp_inline, gaussian, log_positive, normal_cdf, tanh_inline
 
 ACTIVATION_CODES = {
     "identity": ACT_IDENTITY,
@@ -78,6 +78,6 @@ def fastmath(str name, double[::1] x):
             x[i] = tanh_inline(x[i])
     elif name == "normal_cdf":
         for i in range(x.shape[0]):
-            x[i] = normal_cdf(x[i], exp_negative(0.5 * x[i] * x[i]))
+            x[i] = normal_cdf(x[i], gaussian(x[i]))
     else:
         raise ValueError(f"fastmath: unknown function {name!r}")

@@ -129,20 +129,24 @@ cdef inline float tanh_float(float x) noexcept nogil:
     return copysignf(fabsf(m), x)
 
 
-cdef inline double exp_negative(double s) noexcept nogil:
-    """exp(-s) for s >= 0 within 1 ulp (s clipped at 708, where the result is
-    the smallest normal's order; NaN passes), cheaper than exp_inline: one
-    scale 2^k with k in [-1022, 0], built by a left shift of unsigned bits
-    (exp_inline's 64-bit arithmetic right shift has no SSE2 or AVX2
-    instruction, so gcc emulates it), and exp(r) on |r| <= ln 2 / 2 by a
-    degree-11 Chebyshev fit (error 3e-18; tools/fastmath_coefficients.py).
+cdef inline double gaussian(double x) noexcept nogil:
+    """exp(-x^2 / 2), to the absolute accuracy GELU needs: within 1 ulp for
+    |x| <= 1.2 (where k = 0 or -1, exact), and from there an extra relative
+    error of at most |k| ulp (k = round(x^2 / (2 ln 2)), from one-constant
+    range reduction) on a value below 1/2, so below 2e-17 absolute. x^2 / 2
+    is clipped at 708 (the smallest normal's order); NaN passes.
+
+    exp(-s) = 2^k exp(r), r = -s - k ln 2 in [-ln 2 / 2, ln 2 / 2], exp(r) by
+    a degree-11 Chebyshev fit (error 3e-18; tools/fastmath_coefficients.py),
+    and 2^k (k in [-1022, 0]) by a left shift of unsigned bits.
     """
     cdef Bits64 t, scale
-    cdef double k, r, r2, r4, p
-    s = 708.0 if s > 708.0 else s
-    t.d = s * -1.4426950408889634 + 6755399441055744.0
+    cdef double xx, k, r, r2, r4, p
+    xx = x * x
+    xx = 1416.0 if xx > 1416.0 else xx
+    t.d = xx * -0.7213475204444817 + 6755399441055744.0   # -1 / (2 ln 2); 1.5 * 2^52
     k = t.d - 6755399441055744.0
-    r = -s - k * 0.6931471803691238 - k * 1.9082149292705877e-10
+    r = xx * -0.5 - k * 0.6931471805599453
     # Estrin's scheme: short dependency chains (Horner's 11 chained steps
     # left the loop waiting on latency), the same bits on every ISA
     r2 = r * r
@@ -157,7 +161,7 @@ cdef inline double exp_negative(double s) noexcept nogil:
 
 
 cdef inline double normal_cdf(double x, double g) noexcept nogil:
-    """Phi(x), the standard normal CDF, given g = exp_negative(x * x / 2)
+    """Phi(x), the standard normal CDF, given g = gaussian(x) = exp(-x^2 / 2)
     (which GELU's derivative shares), within 2 ulp of 1/2, absolute.
 
     Branch-free, and without erf: Phi(-|x|) = g R(x) / 2 with
