@@ -5,6 +5,7 @@
 # network's SIMD variants (see _dispatch.py) each vectorize them for their
 # ISA. _activations.pyx holds the module docstring and the test entry points.
 from cython cimport floating
+from libc.string cimport memcpy
 from ._fastmath cimport exp_inline, gaussian, normal_cdf, tanh_float, tanh_inline
 
 cdef enum:
@@ -36,14 +37,9 @@ cdef inline floating fast_tanh(floating x) noexcept nogil:
 
 
 cdef inline bint needs_input(int act) noexcept nogil:
-    """True when f' cannot be written from the output a = f(z) alone."""
+    """True when f' cannot be written from the output a = f(z) alone: training
+    then runs bias_activation_keeping."""
     return act == ACT_PRELU or act == ACT_GELU
-
-
-cdef inline bint keeps_derivative(int act) noexcept nogil:
-    """True when training's forward pass keeps f'(z) (not z) for the backward:
-    GELU's derivative shares all its costly parts with the value."""
-    return act == ACT_GELU
 
 
 cdef inline double gelu(double x) noexcept nogil:
@@ -54,11 +50,6 @@ cdef inline double gelu(double x) noexcept nogil:
 cdef inline double gelu_derivative_from(double x, double g, double cdf) noexcept nogil:
     """Phi(x) + x phi(x), given g = exp(-x^2 / 2) and cdf = Phi(x)."""
     return cdf + x * g * 0.3989422804014327
-
-
-cdef inline double gelu_derivative(double x) noexcept nogil:
-    cdef double g = gaussian(x)
-    return gelu_derivative_from(x, g, normal_cdf(x, g))
 
 
 cdef inline double elu_negative(double x) noexcept nogil:
@@ -195,46 +186,43 @@ cdef inline void bias_activation(int act, floating* z, const floating* bias,
 
 
 cdef inline void gelu_keeping_derivative(floating* v, floating* derivative,
-                                         Py_ssize_t size, floating bias) noexcept nogil:
-    """v[j] = gelu(v[j] + bias) and derivative[j] = gelu'(v[j] + bias): one exp
-    and one Phi serve both."""
+                                         Py_ssize_t size) noexcept nogil:
+    """v[j] = gelu(v[j]) and derivative[j] = gelu'(v[j]): one exp and one Phi
+    serve both."""
     cdef Py_ssize_t j
     cdef double x, g, cdf
     for j in range(size):
-        x = v[j] + bias
+        x = v[j]
         g = gaussian(x)
         cdf = normal_cdf(x, g)
         v[j] = <floating> (x * cdf)
         derivative[j] = <floating> gelu_derivative_from(x, g, cdf)
 
 
-cdef inline void gelu_rows_keeping_derivative(floating* z, const floating* bias,
-                                              floating* derivative, Py_ssize_t n_rows,
-                                              Py_ssize_t n_cols) noexcept nogil:
-    """z[i, j] = gelu(z[i, j] + bias[j]), derivative[i, j] = gelu'(the same)
-    (no bias if NULL): training's forward pass keeps f'(z), not z."""
-    cdef Py_ssize_t i, j, size = n_rows * n_cols
-    cdef floating* row
-    cdef floating* drow
-    if n_cols < ROW_BY_ROW_FROM or bias == NULL:
-        # narrow rows: bias first, then one flat loop
-        if bias != NULL:
-            add_bias(z, bias, n_rows, n_cols)
-        gelu_keeping_derivative(z, derivative, size, 0)
-        return
-    for i in range(n_rows):
-        row = z + i * n_cols
-        drow = derivative + i * n_cols
-        for j in range(n_cols):
-            row[j] = row[j] + bias[j]
-        gelu_keeping_derivative(row, drow, n_cols, 0)
+cdef inline void bias_activation_keeping(int act, floating* z, const floating* bias,
+                                         floating* kept, Py_ssize_t n_rows,
+                                         Py_ssize_t n_cols, double negative_slope,
+                                         const floating* slopes) noexcept nogil:
+    """bias_activation for training, for the activations that ``needs_input``:
+    also fills ``kept`` with what activation_derivative needs besides the
+    output, z + bias (PReLU) or f'(z + bias) (GELU, whose derivative shares
+    its costly parts with the value)."""
+    cdef Py_ssize_t size = n_rows * n_cols
+    if bias != NULL:
+        add_bias(z, bias, n_rows, n_cols)
+    if act == ACT_GELU:
+        gelu_keeping_derivative(z, kept, size)
+    else:
+        memcpy(kept, z, size * sizeof(floating))
+        apply_activation(act, z, size, negative_slope, slopes, n_cols)
 
 
-cdef inline void activation_derivative(int act, const floating* a, const floating* z,
+cdef inline void activation_derivative(int act, const floating* a, const floating* kept,
                                        floating* delta, Py_ssize_t n_rows, Py_ssize_t n_cols,
                                        double negative_slope,
                                        const floating* slopes) noexcept nogil:
-    """delta *= f'(z); a = f(z) is the output, z the input (needs_input only)."""
+    """delta *= f'(z); a = f(z) is the output, ``kept`` (needs_input only) what
+    bias_activation_keeping kept: z for PReLU, f'(z) for GELU."""
     cdef Py_ssize_t i, j, size = n_rows * n_cols
     cdef floating slope = <floating> negative_slope
     if act == ACT_LOGISTIC:
@@ -262,9 +250,10 @@ cdef inline void activation_derivative(int act, const floating* a, const floatin
         for i in range(n_rows):
             for j in range(n_cols):
                 delta[i * n_cols + j] = (delta[i * n_cols + j] * slopes[j]
-                                         if z[i * n_cols + j] < 0
+                                         if kept[i * n_cols + j] < 0
                                          else delta[i * n_cols + j])
     elif act == ACT_GELU:
+        # f' was computed with f, by bias_activation_keeping
         for i in range(size):
-            delta[i] = <floating> (delta[i] * gelu_derivative(z[i]))
+            delta[i] = delta[i] * kept[i]
     # identity: f' = 1, nothing to do

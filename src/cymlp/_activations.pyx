@@ -4,13 +4,16 @@ Conventions: row-major buffers of shape (n_rows, n_cols); ``z`` (IN/OUT)
 holds ``X @ W`` on entry and ``f(X @ W + b)`` on exit (``bias`` may be NULL).
 Derivatives multiply ``delta`` (IN/OUT) in place by f'. Most are written from
 the activation's *output* ``a = f(z)`` (as scikit-learn does); 'prelu' and
-'gelu' need the input ``z`` (``needs_input``), which the network then keeps.
+'gelu' also need what training's ``bias_activation_keeping`` kept
+(``needs_input``): z for 'prelu', f'(z) itself for 'gelu', whose derivative
+shares its costly parts with the value.
 
 'leaky_relu' uses ``negative_slope`` (>= 0); 'prelu' uses one slope per
 column, ``slopes[j]``; 'elu' has alpha = 1; 'gelu' is the exact erf form,
-x Phi(x). (The network's training pass keeps GELU's f'(z), computed with f,
-instead of z: see ``gelu_rows_keeping_derivative``.)
+x Phi(x).
 """
+
+import numpy as np
 
 from ._fastmath cimport exp_inline, gaussian, log_positive, normal_cdf, tanh_inline
 
@@ -44,7 +47,8 @@ def activate(str name, floating[:, ::1] z, const floating[::1] bias,
 
 def derivative(str name, const floating[:, ::1] a, floating[:, ::1] delta, z=None,
                double negative_slope=0.01, slopes=None):
-    """Test entry point: delta *= f'(z) in place, given a = f(z) (and z itself)."""
+    """Test entry point: delta *= f'(z) in place, given a = f(z) (and z itself
+    for the activations that need it)."""
     if a.shape[0] != delta.shape[0] or a.shape[1] != delta.shape[1]:
         raise ValueError("derivative: a and delta differ in shape")
     cdef int act = ACTIVATION_CODES[name]
@@ -58,8 +62,15 @@ def derivative(str name, const floating[:, ::1] a, floating[:, ::1] delta, z=Non
         raise ValueError(f"derivative: '{name}' needs its input z")
     if a.shape[0] == 0:
         return
+    # what training keeps for the backward pass, from z, as the network does
+    kept_arr = np.array(zz, copy=True)
+    cdef floating[:, ::1] kept = kept_arr
+    cdef floating[:, ::1] scratch = np.array(zz, copy=True)
     with nogil:
-        activation_derivative(act, &a[0, 0], &zz[0, 0], &delta[0, 0], a.shape[0],
+        if needs_input(act):
+            bias_activation_keeping(act, &scratch[0, 0], NULL, &kept[0, 0], a.shape[0],
+                                    a.shape[1], negative_slope, &s[0])
+        activation_derivative(act, &a[0, 0], &kept[0, 0], &delta[0, 0], a.shape[0],
                               a.shape[1], negative_slope, &s[0])
 
 

@@ -26,8 +26,8 @@ from libc.math cimport sqrt, pow
 from cpython.exc cimport PyErr_CheckSignals
 
 from ._blas cimport gemm
-from ._activations cimport (bias_activation, activation_derivative, needs_input,
-                            keeps_derivative, gelu_rows_keeping_derivative)
+from ._activations cimport (bias_activation, bias_activation_keeping, activation_derivative,
+                            needs_input)
 from ._losses cimport output_activation, loss_and_delta
 from ._optimizers cimport sgd_step, adam_step
 from ._layer_extras cimport batch_norm_forward, batch_norm_backward, dropout_forward
@@ -132,13 +132,13 @@ cdef void forward(const LayoutC* L, const floating* params, floating* running,
                   Py_ssize_t start, Py_ssize_t n, WorkC* ws, bint training) noexcept nogil:
     """Every layer's activations for n rows; the last layer is the output.
 
-    Training keeps what the backward pass needs (activation inputs, or
-    GELU's derivative, zhat, dropout masks); prediction needs only ``ws.acts`` (and ``ws.stats`` for
-    nothing: batch norm then uses ``running``).
+    Training keeps what the backward pass needs (``ws.inputs``, filled by
+    bias_activation_keeping; zhat; dropout masks); prediction needs only
+    ``ws.acts`` (and ``ws.stats`` for nothing: batch norm then uses
+    ``running``).
     """
     cdef Py_ssize_t l, h, fan_in, fan_out, cap = ws.capacity
     cdef floating* out
-    cdef floating* kept
     cdef const floating* bias
     cdef floating* acts = <floating*> ws.acts
     for l in range(L.n_layers - 1):
@@ -163,17 +163,10 @@ cdef void forward(const LayoutC* L, const floating* params, floating* running,
                 (<floating*> ws.stats) + 2 * L.cum[h] if training else NULL,
                 running + L.run_off[h], momentum, training)
             bias = NULL
-        if training and keeps_derivative(L.act[h]):
-            gelu_rows_keeping_derivative(out, bias, (<floating*> ws.inputs) + cap * L.cum[h],
-                                         n, fan_out)
-        elif training and needs_input(L.act[h]):
-            # keep z (after the bias) for the backward pass
-            kept = (<floating*> ws.inputs) + cap * L.cum[h]
-            if bias != NULL:
-                bias_activation(0, out, bias, n, fan_out, 0.0, <const floating*> NULL)
-            memcpy(kept, out, n * fan_out * sizeof(floating))
-            bias_activation(L.act[h], out, NULL, n, fan_out, L.negative_slope,
-                            param_or_null(params, L.slope_off[h]))
+        if training and needs_input(L.act[h]):
+            bias_activation_keeping(L.act[h], out, bias, (<floating*> ws.inputs) + cap * L.cum[h],
+                                    n, fan_out, L.negative_slope,
+                                    param_or_null(params, L.slope_off[h]))
         else:
             bias_activation(L.act[h], out, bias, n, fan_out, L.negative_slope,
                             param_or_null(params, L.slope_off[h]))
@@ -262,12 +255,8 @@ cdef double backward(const LayoutC* L, const floating* params, floating* grads,
                                      if y_in[i * fan_in + j] < 0 else 0)
             for j in range(fan_in):
                 gs[j] = gs[j] / <floating> sw_sum
-        if keeps_derivative(L.act[l]):
-            for i in range(size):
-                below[i] = below[i] * y_in[i]
-        else:
-            activation_derivative(L.act[l], acts + cap * L.cum[l], y_in, below, n, fan_in,
-                                  L.negative_slope, param_or_null(params, L.slope_off[l]))
+        activation_derivative(L.act[l], acts + cap * L.cum[l], y_in, below, n, fan_in,
+                              L.negative_slope, param_or_null(params, L.slope_off[l]))
         if L.gamma_off[l] >= 0:
             batch_norm_backward(below, (<floating*> ws.normed) + cap * L.cum[l],
                                 (<floating*> ws.stats) + 2 * L.cum[l],
