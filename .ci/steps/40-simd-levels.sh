@@ -51,6 +51,20 @@ if [ "$(uname -m)" = x86_64 ]; then
   done
 fi
 
+# Every _fastmath helper (exp, log, tanh, Phi) inlined into the network's
+# loops at every level: an out-of-line call runs one value at a time. GCC
+# stops inlining when the unit's budget runs out (see src/cymlp/meson.build).
+# Before that fix this check counted 2 calls (logistic's exp) per module. It
+# reads symbol names, so it first makes sure the modules still have them.
+for module in "$pkg"/_network*.so; do
+  objdump -d --no-show-raw-insn "$module" > "$work/disassembly"
+  grep -c '^[0-9a-f]* <__pyx_f_5cymlp_' "$work/disassembly" > /dev/null \
+    || { echo "$module has no symbols: cannot check the inlining" >&2; exit 1; }
+  n=$(grep -Ec '\s(call|bl)\s[^<]*<[^>]*_fastmath_' "$work/disassembly" || true)
+  echo "$(basename "$module"): $n out-of-line calls to _fastmath helpers"
+  [ "$n" -eq 0 ] || { echo "$module calls a _fastmath helper out of line" >&2; exit 1; }
+done
+
 levels=$("$py" -c "from cymlp._dispatch import available_levels; print(*available_levels())")
 echo "SIMD levels this machine runs: $levels"
 for level in $levels; do
