@@ -58,9 +58,10 @@ fi
 # reads symbol names, so it first makes sure the modules still have them.
 for module in "$pkg"/_network*.so; do
   objdump -d --no-show-raw-insn "$module" > "$work/disassembly"
-  grep -c '^[0-9a-f]* <__pyx_f_5cymlp_' "$work/disassembly" > /dev/null \
+  grep -q '^[0-9a-f]* <__pyx_f_5cymlp_' "$work/disassembly" \
     || { echo "$module has no symbols: cannot check the inlining" >&2; exit 1; }
-  n=$(grep -Ec '\s(call|bl)\s[^<]*<[^>]*_fastmath_' "$work/disassembly" || true)
+  # a call or a tail jump to a helper's entry (<name>, not <name+0x..>)
+  n=$(grep -Ec '\s(call|jmp|bl|b)\s[^<]*<[^>+]*_fastmath_[^>+]*>$' "$work/disassembly" || true)
   echo "$(basename "$module"): $n out-of-line calls to _fastmath helpers"
   [ "$n" -eq 0 ] || { echo "$module calls a _fastmath helper out of line" >&2; exit 1; }
 done
