@@ -290,18 +290,81 @@ def test_class_weight_list_of_dicts_for_multilabel_y():
 # Deliberate differences (README, "Differences from scikit-learn")
 # --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
-def test_convergence_warning_is_filtered_by_module_cymlp(solver):
+# --------------------------------------------------------------------------
+# Warnings: scikit-learn's text and category, filtered as scikit-learn's are
+# --------------------------------------------------------------------------
+
+def _fit_unconverged(solver, module_filter=None):
     X, y = classification()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        warnings.filterwarnings("ignore", category=ConvergenceWarning, module="cymlp")
+        if module_filter is not None:
+            warnings.filterwarnings("ignore", category=ConvergenceWarning,
+                                    module=module_filter)
         MLPClassifier(hidden_layer_sizes=(5,), solver=solver, max_iter=1).fit(X, y)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
+def test_a_filter_written_for_sklearn_or_for_cymlp_silences_the_warning(solver):
+    with pytest.raises(ConvergenceWarning):  # the fit does warn
+        _fit_unconverged(solver)
+    with pytest.raises(ConvergenceWarning):  # a filter for another module does not apply
+        _fit_unconverged(solver, module_filter="numpy")
+    _fit_unconverged(solver, module_filter="sklearn")  # scikit-learn's gallery writes this
+    _fit_unconverged(solver, module_filter="sklearn.neural_network")
+    _fit_unconverged(solver, module_filter="cymlp")
+
+
+@pytest.mark.parametrize("first, then, raises", [("ignore", "error", True),
+                                                 ("error", "ignore", False)])
+def test_the_latest_filter_for_either_module_decides(first, then, raises):
+    # filterwarnings puts each new filter in front: the later call wins,
+    # whichever of the two modules each one names
+    X, y = classification()
+    with warnings.catch_warnings():
+        warnings.filterwarnings(first, category=ConvergenceWarning, module="cymlp")
+        warnings.filterwarnings(then, category=ConvergenceWarning, module="sklearn")
+        if raises:
+            with pytest.raises(ConvergenceWarning):
+                MLPClassifier(hidden_layer_sizes=(5,), max_iter=1).fit(X, y)
+        else:
+            MLPClassifier(hidden_layer_sizes=(5,), max_iter=1).fit(X, y)
+
+
+def _warnings_of(fit):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        warnings.filterwarnings("ignore", category=ConvergenceWarning, module="sklearn")
-        MLPClassifier(hidden_layer_sizes=(5,), solver=solver, max_iter=1).fit(X, y)
-    assert any(w.category is ConvergenceWarning for w in caught)
+        fit()
+    return [(w.category, str(w.message)) for w in caught]
+
+
+@pytest.mark.parametrize("case", ["sgd", "lbfgs", "batch_size", "column_y"])
+def test_warnings_have_sklearns_category_and_text(case):
+    X, y = regression()
+    params = dict(hidden_layer_sizes=(5,), max_iter=2, random_state=0)
+    if case == "lbfgs":
+        params["solver"] = "lbfgs"
+    elif case == "batch_size":
+        params["batch_size"] = 1000
+    elif case == "column_y":
+        y = y[:, None]
+    est, ref = both("regressor", **params)
+    ours, theirs = _warnings_of(lambda: est.fit(X, y)), _warnings_of(lambda: ref.fit(X, y))
+    assert ours == theirs and ours
+
+
+@pytest.mark.parametrize("nit, status", [(3, 1), (2, 2), (3, 2)])
+def test_lbfgs_warning_text_is_sklearns_for_every_status(nit, status):
+    from scipy.optimize import OptimizeResult
+    from sklearn.utils.optimize import _check_optimize_result
+
+    from cymlp._warnings import check_lbfgs_result
+
+    result = OptimizeResult(nit=nit, status=status, message="ABNORMAL: stopped")
+    ours = _warnings_of(lambda: check_lbfgs_result(result, 3))
+    theirs = _warnings_of(lambda: _check_optimize_result("lbfgs", result, 3))
+    assert ours == theirs and len(ours) == 1
+    assert check_lbfgs_result(result, 3) == _check_optimize_result("lbfgs", result, 3)
 
 
 @pytest.mark.parametrize("solver", ["adam", "lbfgs"])

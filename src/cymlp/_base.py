@@ -22,7 +22,6 @@ the best weights it saw, and NaN validation scores for the diverged epochs.
 
 import copy
 import math
-import warnings
 from abc import ABC, abstractmethod
 
 import numpy as np
@@ -35,13 +34,13 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.fixes import _get_additional_lbfgs_options_dict
-from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import _layout
 from ._dispatch import network as _network
 from ._callbacks import FitCallbacks
 from ._shuffle import shuffler_for
+from ._warnings import check_lbfgs_result, warn
 from ._optim import make_optimizer
 from ._params import (
     PARAMETER_CONSTRAINTS,
@@ -492,7 +491,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
             batch_size = min(200, n_samples)
         else:
             if self.batch_size > n_samples:
-                warnings.warn(
+                warn(
                     "Got `batch_size` less than 1 or larger than "
                     "sample size. It is going to be clipped"
                 )
@@ -571,14 +570,14 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
                     break
 
                 if self.n_iter_ == self.max_iter:
-                    warnings.warn(
+                    warn(
                         "Stochastic Optimizer: Maximum iterations (%d) "
                         "reached and the optimization hasn't converged yet."
                         % self.max_iter,
                         ConvergenceWarning,
                     )
         except KeyboardInterrupt:
-            warnings.warn("Training interrupted by user.")
+            warn("Training interrupted by user.")
         finally:
             self._append_gradient_norms(norms[:self.n_iter_])
             if callbacks is not None:
@@ -671,7 +670,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
                 },
             )
         except KeyboardInterrupt:
-            warnings.warn("Training interrupted by user.")
+            warn("Training interrupted by user.")
             params[:] = last_x[0]
             self.n_iter_ = len(norms)
             self.loss_ = np.float64(loss_grad(params.astype(np.float64))[0])
@@ -679,7 +678,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
             if opt_res.status == 99:  # stopped by a callback, not a convergence failure
                 self.n_iter_ = opt_res.nit
             else:
-                self.n_iter_ = _check_optimize_result("lbfgs", opt_res, self.max_iter)
+                self.n_iter_ = check_lbfgs_result(opt_res, self.max_iter)
             self.loss_ = np.float64(opt_res.fun)
             params[:] = opt_res.x
         finally:

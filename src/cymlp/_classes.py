@@ -22,6 +22,7 @@ from sklearn.utils.validation import column_or_1d, validate_data
 
 from ._base import BaseMLP
 from ._params import ATTRIBUTES_DOC, PARAMETERS_DOC
+from ._warnings import column_vector_y_warning
 
 
 class MLPClassifier(ClassifierMixin, BaseMLP):
@@ -155,7 +156,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             reset=reset,
         )
         if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
+            column_vector_y_warning()  # scikit-learn's, filtered as its MLP's
+            y = column_or_1d(y)
         if (not hasattr(self, "classes_")) or (not self.warm_start and not incremental):
             self._label_binarizer = LabelBinarizer()
             self._label_binarizer.fit(y)
@@ -475,7 +477,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             reset=reset,
         )
         if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
+            column_vector_y_warning()  # scikit-learn's, filtered as its MLP's
+            y = column_or_1d(y)
         if self.loss == "poisson" and np.any(y < 0):
             raise ValueError(
                 "Some value(s) of y are negative which is not allowed for "

@@ -164,7 +164,11 @@ PARAMETERS_DOC = """
 
     solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
         The solver for weight optimization: 'lbfgs' (scipy's L-BFGS-B on the
-        full batch), 'sgd' (stochastic gradient descent) or 'adam'.
+        full batch), 'sgd' (stochastic gradient descent) or 'adam'. With 'sgd' and
+        'adam' the loss curves are scikit-learn's to 1e-12. 'lbfgs' amplifies
+        last-bit differences: runs of hundreds of iterations drift from
+        scikit-learn's and may stop at another ``n_iter_`` (see
+        :ref:`differences`).
 
     alpha : float, default=0.0001
         Strength of the L2 regularization term, divided by the sample size
@@ -186,7 +190,9 @@ PARAMETERS_DOC = """
         Exponent of the 'invscaling' schedule ('sgd' only).
 
     max_iter : int, default=200
-        Maximum number of epochs (stochastic solvers) or iterations ('lbfgs').
+        Maximum number of epochs (stochastic solvers) or iterations ('lbfgs';
+        long L-BFGS runs may stop at another ``n_iter_`` than scikit-learn's,
+        see ``solver``).
 
     shuffle : bool, default=True
         Whether to shuffle the samples in each epoch (stochastic solvers).
