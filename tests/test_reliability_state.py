@@ -5,10 +5,11 @@
   call (deep comparison of ``__dict__``, the same array objects, coefs_
   still views of the flat buffer), and training afterwards goes on exactly
   as if the failed call had never happened.
-* Fitted models of every kind survive pickle (protocols 2 to 5) and
-  joblib.dump/load (plain, compressed, memory-mapped): identical
-  predictions, coefs_/intercepts_ and the extras still views of the flat
-  buffer ``_params_flat``, and training resumes identically.
+* Fitted models of every kind (``PICKLE_KINDS``) survive every way to save
+  them that the docs name (``HOWS``: pickle protocols 2 to 5, joblib.dump/load
+  plain, compressed and memory-mapped, skops.io): identical predictions,
+  coefs_/intercepts_ and the extras still views of the flat buffer
+  ``_params_flat``, and training resumes identically.
 """
 
 import copy
@@ -328,13 +329,18 @@ def dump_load(est, how, tmp_path):
     if how == "joblib-compressed":
         joblib.dump(est, path, compress=3)
         return joblib.load(path)
-    assert how == "joblib-mmap"
-    joblib.dump(est, path)
-    return joblib.load(path, mmap_mode="r")
+    if how == "joblib-mmap":
+        joblib.dump(est, path)
+        return joblib.load(path, mmap_mode="r")
+    assert how == "skops"
+    sio = pytest.importorskip("skops.io")
+    data = sio.dumps(est)
+    return sio.loads(data, trusted=sio.get_untrusted_types(data=data))
 
 
+# every way to save a model that the docs name
 HOWS = ["pickle-2", "pickle-3", "pickle-4", "pickle-5", "pickle-5-out-of-band", "joblib",
-        "joblib-compressed"]
+        "joblib-compressed", "joblib-mmap", "skops"]
 
 
 @pytest.mark.parametrize("how", HOWS)
@@ -373,9 +379,8 @@ def test_in_place_edits_of_a_loaded_model_are_seen_by_predict(how, tmp_path):
     assert not np.allclose(back.predict(X), fitted("regressor-multi-output")[0].predict(X))
 
 
-@pytest.mark.parametrize("how", ["pickle-2", "pickle-5", "pickle-5-out-of-band", "joblib"])
-@pytest.mark.parametrize("kind", ["float32", "prelu-batchnorm-dropout", "sparse-trained",
-                                  "lbfgs-batchnorm", "regressor-multi-output"])
+@pytest.mark.parametrize("how", HOWS)
+@pytest.mark.parametrize("kind", sorted(PICKLE_KINDS))
 def test_round_trip_keeps_training_identically(kind, how, tmp_path):
     est, X, y = fitted(kind)
     back = dump_load(est, how, tmp_path)
