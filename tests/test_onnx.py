@@ -21,8 +21,9 @@ from sklearn.preprocessing import StandardScaler
 
 ort = pytest.importorskip("onnxruntime")
 skl2onnx = pytest.importorskip("skl2onnx")
-cymlp_onnx = pytest.importorskip("cymlp.onnx")
-
+# Not importorskip: with skl2onnx and onnxruntime installed, a cymlp.onnx
+# that fails to import is a broken build, and must fail the run.
+import cymlp.onnx as cymlp_onnx  # noqa: E402
 from onnx.reference import ReferenceEvaluator  # noqa: E402
 from onnx.reference.op_run import OpRun  # noqa: E402
 from onnx.reference.ops._op import OpRunUnaryNum  # noqa: E402

@@ -179,18 +179,30 @@ def test_failed_partial_fit_puts_the_held_arrays_back():
     assert est.loss_curve_ is curve and len(curve) == 1
 
 
-def test_interrupted_partial_fit_keeps_the_live_arrays(fit_interrupted):
-    # Ctrl-C keeps the last finished batch's weights, in the same arrays
+def test_interrupted_warm_started_fit_keeps_the_live_arrays(fit_interrupted):
+    # Ctrl-C keeps the last finished batch's weights, in the same arrays.
+    # Counted in batches, not seconds: the signal goes once the warm-started
+    # fit's own optimizer (a new one) has taken 3 Adam steps.
     X, y = make_regression(n_samples=20000, n_features=20, random_state=0)
-    est = MLPRegressor(hidden_layer_sizes=(64,), solver="sgd", batch_size=1,
+    est = MLPRegressor(hidden_layer_sizes=(64,), solver="adam", batch_size=1,
                        learning_rate_init=1e-4, warm_start=True, max_iter=1,
                        random_state=0).fit(X[:10], y[:10])
     held = held_arrays(est)
-    before = held[0][0].copy()
-    result = fit_interrupted(est.set_params(max_iter=50), X, y / 100, delay=0.3)
+    before = [a.copy() for a in held[0] + held[1]]
+    first = est._optimizer
+
+    def steps():
+        optimizer = est._optimizer
+        return -1 if optimizer is first else int(optimizer.t[0])
+
+    result = fit_interrupted(est.set_params(max_iter=50), X, y / 100,
+                             when=lambda: steps() >= 3, at_signal=steps)
     assert "Training interrupted by user." in result.messages
+    k = steps()
+    assert result.at_signal <= k <= result.at_signal + 1  # stopped within a batch
+    assert k < len(y) and est.n_iter_ == 0  # inside the first epoch
     assert_held_arrays_are_live(held, est)
-    assert not np.array_equal(held[0][0], before)
+    assert all(not np.array_equal(a, b) for a, b in zip(held[0] + held[1], before))
     assert np.isfinite(est.predict(X[:5])).all()
 
 

@@ -14,6 +14,8 @@ import pytest
 import sklearn.neural_network
 from threadpoolctl import threadpool_limits
 
+import cymlp
+
 _SKLEARN_IMPORT = "from sklearn.neural_network import MLPClassifier, MLPRegressor\n"
 _CYMLP_IMPORT = "from cymlp import MLPClassifier, MLPRegressor\n"
 
@@ -38,6 +40,18 @@ exec(compile(_source, str(_path), "exec"), globals())
 
 for _name, _reason in SKLEARN_PRIVATE.items():
     globals()[_name] = pytest.mark.skip(reason=_reason)(globals()[_name])
+
+
+def test_the_estimators_under_test_are_cymlps():
+    # scikit-learn's tests find the estimators in this module's globals
+    namespace = globals()
+    assert namespace["MLPClassifier"] is cymlp.MLPClassifier
+    assert namespace["MLPRegressor"] is cymlp.MLPRegressor
+    sklearns = (sklearn.neural_network.MLPClassifier, sklearn.neural_network.MLPRegressor)
+    assert not [name for name, value in namespace.items()
+                if any(value is cls for cls in sklearns)]
+    assert all(f.__globals__ is namespace for name, f in namespace.items()
+               if name.startswith("test_") and callable(f))
 
 
 @pytest.fixture
