@@ -238,6 +238,14 @@ def test_set_params_between_partial_fits_follows_sklearn(solver, change):
     assert not np.array_equal(est._params_flat, unchanged._params_flat)
 
 
+@pytest.mark.parametrize("kind", ["classifier", "regressor"])
+def test_every_sklearn_parameter_with_its_default(kind):
+    ours, theirs = both(kind)
+    defaults, sklearn_defaults = ours.get_params(), theirs.get_params()
+    assert sklearn_defaults.keys() <= defaults.keys()
+    assert {name: defaults[name] for name in sklearn_defaults} == sklearn_defaults
+
+
 # --------------------------------------------------------------------------
 # Exception types and the types of the fitted attributes
 # --------------------------------------------------------------------------

@@ -36,8 +36,9 @@ python3 -m venv "$work/test"
 "$work/test/bin/pip" install "$wheel[test]" > "$work/pip.log" 2>&1 || { tail -n 40 "$work/pip.log"; exit 1; }
 mkdir "$work/run"
 cp -r "$root/tests" "$work/run/tests"
-# the snippet tests read the code blocks of README.md and docs/ (text, not imports)
-cp -r "$root/README.md" "$root/docs" "$work/run/"
+# the snippet and claims tests read README.md, docs/, and the names of the
+# benchmarks and CI steps (text, not imports)
+cp -r "$root/README.md" "$root/docs" "$root/benchmarks" "$root/.ci" "$work/run/"
 cp "$root/.ci/installed_only.py" "$work/run/conftest.py"
 cd "$work/run"
 "$work/test/bin/python" - "$version" <<'PY'
