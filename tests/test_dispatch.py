@@ -22,6 +22,7 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
 import cymlp
+import kernel_calls
 from cymlp import _dispatch, _layout
 from cymlp._activations import ACTIVATION_CODES
 
@@ -54,12 +55,9 @@ def _loss_and_gradient(network, activation, head, dtype, extras):
     running = np.zeros(layout.n_running, dtype=dtype)
     if layout.n_running:
         running[layout.n_running // 2:] = 1.0
-    ws = _layout.Workspace(layout, n, dtype, False)
-    grads = np.zeros(layout.n_params, dtype=dtype)
-    norms = np.zeros(len(units) - 1)
-    loss = network.loss_and_gradient(layout, ws, params, grads, X, Y, sw, 1e-3, 1.0,
-                                     norms, running if layout.n_running else None, 0.5)
-    pred = network.predict(layout, params, X, running if layout.n_running else None)
+    loss, grads, norms = kernel_calls.loss_and_gradient(
+        layout, params, X, Y, sw, 1e-3, 1.0, running, 0.5, network=network)
+    pred = network.predict(layout, params, X, running)
     return np.float64(loss).tobytes() + grads.tobytes() + norms.tobytes() + pred.tobytes()
 
 

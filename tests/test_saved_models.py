@@ -23,8 +23,10 @@ import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 
+from sklearn.exceptions import InconsistentVersionWarning as SklearnVersionWarning
+
 import cymlp
-from cymlp import MLPClassifier
+from cymlp import InconsistentVersionWarning, MLPClassifier
 
 DATA = Path(__file__).parent / "data" / "models-0.1.0"
 EXPECTED = np.load(DATA / "expected.npz")
@@ -77,9 +79,13 @@ def test_every_kind_was_saved_in_every_format():
 @pytest.mark.parametrize("how", ["pkl", "joblib", "skops"])
 @pytest.mark.parametrize("kind", KINDS)
 def test_old_model_loads_predicts_and_keeps_training(kind, how):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")   # the version warning, tested below
+    with pytest.warns(InconsistentVersionWarning) as caught:
         model = load(kind, how)
+    # a subclass of scikit-learn's warning, naming both cymlp versions
+    assert issubclass(caught[0].category, SklearnVersionWarning)
+    message = str(caught[0].message)
+    assert "from cymlp version 0.1.0 or earlier" in message
+    assert f"using cymlp version {cymlp.__version__}" in message
     X, y = training_data(kind)
     assert_outputs(model, X, kind)
     # the fitted arrays are the model: views of its parameters

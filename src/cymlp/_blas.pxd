@@ -1,6 +1,8 @@
 # Row-major matrix product over scipy.linalg.cython_blas, callable without the GIL.
 from cython cimport floating
 
-cdef void gemm(bint trans_a, bint trans_b, int m, int n, int k, floating alpha,
-               const floating* a, int lda, const floating* b, int ldb,
-               floating beta, floating* c, int ldc) noexcept nogil
+from ._boundary cimport blas_int
+
+cdef void gemm(bint trans_a, bint trans_b, blas_int m, blas_int n, blas_int k, floating alpha,
+               const floating* a, blas_int lda, const floating* b, blas_int ldb,
+               floating beta, floating* c, blas_int ldc) noexcept nogil
