@@ -72,9 +72,8 @@ cdef void input_product(const Batch* b, const floating* W, Py_ssize_t fan_out,
     cdef floating* o
     if src.dense != NULL:
         gemm(False, False, <blas_int> n, <blas_int> fan_out, <blas_int> src.n_features,
-             <floating> 1, (<const floating*> src.dense) + b.start * src.n_features,
-             <blas_int> src.n_features, W, <blas_int> fan_out, <floating> 0, out,
-             <blas_int> fan_out)
+             <floating> 1, (<const floating*> src.dense) + b.start * src.n_features, W,
+             <floating> 0, out)
         return
     data = <const floating*> src.data
     memset(out, 0, n * fan_out * sizeof(floating))
@@ -99,9 +98,8 @@ cdef void input_gradient(const Batch* b, const floating* delta, Py_ssize_t fan_o
     cdef floating* g
     if src.dense != NULL:
         gemm(True, False, <blas_int> src.n_features, <blas_int> fan_out, <blas_int> n,
-             <floating> 1, (<const floating*> src.dense) + b.start * src.n_features,
-             <blas_int> src.n_features, delta, <blas_int> fan_out, <floating> 0, grad,
-             <blas_int> fan_out)
+             <floating> 1, (<const floating*> src.dense) + b.start * src.n_features, delta,
+             <floating> 0, grad)
         return
     data = <const floating*> src.data
     memset(grad, 0, src.n_features * fan_out * sizeof(floating))
@@ -157,8 +155,7 @@ cdef void forward(const LayoutC* L, const floating* params, floating* running,
         else:
             gemm(False, False, <blas_int> n, <blas_int> fan_out, <blas_int> fan_in,
                  <floating> 1, layer_output(L, acts, ws.dropped, l, cap, training),
-                 <blas_int> fan_in, params + L.coef_off[l], <blas_int> fan_out, <floating> 0,
-                 out, <blas_int> fan_out)
+                 params + L.coef_off[l], <floating> 0, out)
         bias = params + L.bias_off[l]
         if h == L.n_layers - 1:
             output_activation(L.head, out, bias, n, fan_out)
@@ -225,9 +222,8 @@ cdef double backward(const LayoutC* L, const floating* params, floating* grads,
             input_gradient(b, delta, fan_out, gW)
         else:
             gemm(True, False, <blas_int> fan_in, <blas_int> fan_out, <blas_int> n,
-                 <floating> 1, layer_output(L, acts, ws.dropped, l, cap, True),
-                 <blas_int> fan_in, delta, <blas_int> fan_out, <floating> 0, gW,
-                 <blas_int> fan_out)
+                 <floating> 1, layer_output(L, acts, ws.dropped, l, cap, True), delta,
+                 <floating> 0, gW)
         # gW = (in.T delta + alpha W) / sw_sum, in scikit-learn's order
         for i in range(size):
             gW[i] = (gW[i] + alpha_f * W[i]) / <floating> sw_sum
@@ -244,8 +240,7 @@ cdef double backward(const LayoutC* L, const floating* params, floating* grads,
         # the activation and batch norm to its pre-activation z.
         below = deltas + cap * L.cum[l]
         gemm(False, True, <blas_int> n, <blas_int> fan_in, <blas_int> fan_out, <floating> 1,
-             delta, <blas_int> fan_out, W, <blas_int> fan_out, <floating> 0, below,
-             <blas_int> fan_in)
+             delta, W, <floating> 0, below)
         size = n * fan_in
         if L.drop[l] > 0:
             keep = (<floating*> ws.keep) + cap * L.cum[l]
