@@ -4,7 +4,10 @@ Build: ``pip install ".[docs]" && sphinx-build -W --keep-going -b html docs
 docs/_build/html``. The API reference is generated from the docstrings
 (autosummary + numpydoc, whose validation fails the build on a missing or
 malformed section of a public docstring) and the gallery runs every script
-in ``docs/examples/`` (sphinx-gallery) and shows its figures.
+of ``cymlp.examples`` (sphinx-gallery) and shows its figures. The scripts
+live in the package (``src/cymlp/examples/``), because ``python -m cymlp
+demo`` runs four of them; the gallery takes them from the cymlp that is
+imported here, as the API reference does.
 """
 
 import os
@@ -14,6 +17,7 @@ import warnings
 import matplotlib
 
 import cymlp
+import cymlp.examples
 
 matplotlib.use("Agg")
 
@@ -74,7 +78,7 @@ if os.environ.get("CYMLP_DOCS_INTERSPHINX") != "1":
 
 # -- Gallery -----------------------------------------------------------------
 sphinx_gallery_conf = {
-    "examples_dirs": "examples",
+    "examples_dirs": os.path.dirname(cymlp.examples.__file__),
     "gallery_dirs": "auto_examples",
     "filename_pattern": r"/plot_",
     "doc_module": ("cymlp",),

@@ -264,11 +264,11 @@ def test_warm_start_with_other_layer_sizes_is_refused():
     X, y = classification()
     est = MLPClassifier(hidden_layer_sizes=(4,), warm_start=True, max_iter=3,
                         random_state=0).fit(X, y)
-    before = est._params_flat.copy()
+    before = est._network_state.params_copy()
     est.set_params(hidden_layer_sizes=(6,))
     with pytest.raises(ValueError, match="Cannot resume training"):
         est.fit(X, y)
-    assert_array_equal(est._params_flat, before)
+    assert_array_equal(est._network_state.params_copy(), before)
     assert est.coefs_[0].shape == (5, 4)
 
 
@@ -316,7 +316,7 @@ def test_any_dense_layout_gives_the_same_model(layout):
     kw = dict(hidden_layer_sizes=(5,), max_iter=4, random_state=0)
     ref = MLPClassifier(**kw).fit(X, y)
     est = MLPClassifier(**kw).fit(Xin, y)
-    assert_array_equal(est._params_flat, ref._params_flat)
+    assert_array_equal(est._network_state.params_copy(), ref._network_state.params_copy())
     assert_array_equal(est.predict_proba(Xin), ref.predict_proba(X))
 
 
@@ -333,14 +333,12 @@ def _fitted_classifier(**kw):
 
 
 def assert_views_of_flat(est):
-    flat = est._params_flat
+    flat = est._network_state.params_copy()
     arrays = est.coefs_ + est.intercepts_
+    assert est._network_state.owns(arrays)
     assert flat.size == sum(a.size for a in arrays)
-    offset = 0
-    for a in arrays:  # scikit-learn's packing order
-        assert np.shares_memory(a, flat)
-        assert_array_equal(a.ravel(), flat[offset:offset + a.size])
-        offset += a.size
+    # scikit-learn's packing order: every weight matrix, then every bias
+    assert_array_equal(np.concatenate([a.ravel() for a in arrays]), flat)
 
 
 def test_coefs_and_intercepts_are_views_of_one_buffer():
@@ -360,7 +358,7 @@ def test_deepcopy_is_independent():
     proba = est.predict_proba(X)
     other = copy.deepcopy(est)
     assert_views_of_flat(other)
-    assert not np.shares_memory(other._params_flat, est._params_flat)
+    assert not np.shares_memory(other.coefs_[0].base, est.coefs_[0].base)
     other.coefs_[0][:] = 0.0
     assert_array_equal(est.predict_proba(X), proba)
 
@@ -406,7 +404,7 @@ def test_replaced_coefs_used_by_warm_start():
     b.coefs_[0][:] *= 0.5
     a.fit(X, y)
     b.fit(X, y)
-    assert_allclose(a._params_flat, b._params_flat, rtol=1e-14)
+    assert_allclose(a._network_state.params_copy(), b._network_state.params_copy(), rtol=1e-14)
 
 
 # --------------------------------------------------------------------------

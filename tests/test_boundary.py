@@ -2,18 +2,23 @@
 
 Each case here used to reach a nogil kernel unchecked and read or write out of
 bounds (or hand BLAS a wrapped-around int); each must now raise ValueError
-naming the argument. The size limits are tested without allocating: the
-checks run before any buffer is made.
+naming the argument (TypeError for what is not an array). The checks live in
+``_boundary`` and run when a fit's ``TrainingSet``, step rule and
+``EpochPlan`` / ``GradientPlan`` are built (``_plans``), and in the
+network's ``predict`` and ``forward_all``; ``train_epoch`` rechecks the
+shuffle order and ``loss_and_gradient`` the buffers each call passes. The
+size limits are tested without allocating: the checks run before any buffer
+is made.
 """
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from cymlp import _activations, _blas, _layout, _network
+from cymlp import _activations, _blas, _layout, _plans
+from cymlp._dispatch import network as _network
 
 INT_MAX = 2**31 - 1
-SGD, ADAM = _network.SOLVER_CODES["sgd"], _network.SOLVER_CODES["adam"]
 
 
 def _problem(n=6, n_features=4, dtype=np.float64):
@@ -30,53 +35,88 @@ def _csr(X):
     return (A.data.copy(), A.indices.astype(np.int32), A.indptr.astype(np.int32))
 
 
-def _runner(layout, ws, params, X, Y, sw=None, order=None, solver=SGD, state2=None,
-            batch_size=3, adam_t=None):
-    return _network.EpochRunner(
-        layout, ws, params, np.empty_like(params), np.zeros_like(params),
-        params[:0] if state2 is None else state2, params[:0], X, Y, sw, order,
-        batch_size, solver, 0.0, False, 0.9, 0.999, 1e-8,
-        np.zeros(1, np.int64) if adam_t is None else adam_t, 0.0, None)
+def _epoch_plan(layout, params, X, Y, sw=None, order=None, rule=None, batch_size=3,
+                running=None, norms=None):
+    data = _plans.TrainingSet(layout, X, Y, sw)
+    rule = _plans.sgd_rule(np.zeros_like(params), 0.0, False) if rule is None else rule
+    return _plans.EpochPlan(layout, params, running, data, rule, batch_size, 0.0, order,
+                            norms)
 
 
-def _loss_grad(layout, ws, params, X, Y, sw=None):
-    return _network.loss_and_gradient(layout, ws, params, np.empty_like(params), X, Y,
-                                      sw, 0.0, 1.0, np.zeros(2))
+def _gradient_plan(layout, X, Y, sw=None, running=None, norms=None):
+    return _plans.GradientPlan(layout, _plans.TrainingSet(layout, X, Y, sw), running, 0.0,
+                               1.0, np.zeros(2) if norms is None else norms)
 
 
 # --------------------------------------------------------------------------
-# A Workspace checked against the layout and the parameters' dtype
+# Plans checked against their layout and one dtype
 # --------------------------------------------------------------------------
 
-def test_workspace_for_another_layout_is_refused():
+def test_training_set_of_another_layout_is_refused():
     layout, X, Y, params = _problem()
-    # a narrower hidden layer: its buffers are too small for this network
     other = _layout.Layout([4, 1, 2], ["relu"], "binary_log_loss")
-    ws = _layout.Workspace(other, 6, np.float64, True)
+    data = _plans.TrainingSet(other, X, Y)
+    rule = _plans.sgd_rule(np.zeros_like(params), 0.0, False)
     with pytest.raises(ValueError, match="another Layout"):
-        _runner(layout, ws, params, X, Y)
+        _plans.EpochPlan(layout, params, None, data, rule, 3, 0.0, None, None)
     with pytest.raises(ValueError, match="another Layout"):
-        _loss_grad(layout, ws, params, X, Y)
+        _plans.GradientPlan(layout, data, None, 0.0, 1.0, np.zeros(2))
 
 
-def test_workspace_of_another_dtype_is_refused():
+def test_buffers_of_another_dtype_are_refused():
     layout, X, Y, params = _problem()
-    ws32 = _layout.Workspace(layout, 6, np.float32, True)
-    with pytest.raises(ValueError, match="32-bit floats but the parameters are 64-bit"):
-        _runner(layout, ws32, params, X, Y)
-    with pytest.raises(ValueError, match="32-bit floats but the parameters are 64-bit"):
-        _loss_grad(layout, ws32, params, X, Y)
+    with pytest.raises(ValueError, match="X must be float64, the dtype of the other "
+                                         "buffers, not float32"):
+        _plans.TrainingSet(layout, X.astype(np.float32), Y)
+    with pytest.raises(ValueError, match="sample_weight must be float64"):
+        _plans.TrainingSet(layout, X, Y, np.ones(6, np.float32))
+    with pytest.raises(ValueError, match="params must be float64"):
+        _epoch_plan(layout, params.astype(np.float32), X, Y)
+    rule32 = _plans.sgd_rule(np.zeros(params.size, np.float32), 0.0, False)
+    with pytest.raises(ValueError, match="optimizer's state must be float64"):
+        _epoch_plan(layout, params, X, Y, rule=rule32)
     with pytest.raises(ValueError, match="float32 or float64, not int16"):
         _layout.Workspace(layout, 6, np.int16, False)
 
 
-def test_workspace_capacity_is_checked():
+def test_arrays_must_be_contiguous_writable_numpy_arrays():
     layout, X, Y, params = _problem()
-    ws = _layout.Workspace(layout, 2, np.float64, True)
-    with pytest.raises(ValueError, match="capacity = 2"):
-        _runner(layout, ws, params, X, Y, batch_size=3)
-    with pytest.raises(ValueError, match="capacity = 2"):
-        _loss_grad(layout, ws, params, X, Y)
+    with pytest.raises(ValueError, match="X must be C-contiguous"):
+        _plans.TrainingSet(layout, np.asfortranarray(X), Y)
+    with pytest.raises(TypeError, match="Y must be a numpy array"):
+        _plans.TrainingSet(layout, X, Y.tolist())
+    frozen = params.copy()
+    frozen.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        _epoch_plan(layout, frozen, X, Y)
+
+
+def test_batch_size_is_checked():
+    layout, X, Y, params = _problem()
+    for size in (0, -1, 2**31):
+        with pytest.raises(ValueError, match=f"batch_size is {size}"):
+            _epoch_plan(layout, params, X, Y, batch_size=size)
+
+
+def test_gradient_norms_need_one_entry_per_layer():
+    layout, X, Y, params = _problem()
+    with pytest.raises(ValueError, match="grad_norms needs one entry per layer"):
+        _epoch_plan(layout, params, X, Y, norms=np.zeros(3))
+    with pytest.raises(ValueError, match="grad_norms needs one entry per layer"):
+        _gradient_plan(layout, X, Y, norms=np.zeros(1))
+
+
+def test_batch_norm_needs_its_running_statistics():
+    layout = _layout.Layout([4, 3, 2], ["relu"], "binary_log_loss", 0.01, [0.0], [True])
+    _, X, Y, _ = _problem()
+    params = np.zeros(layout.n_params)
+    for running in (None, np.zeros(layout.n_running - 1)):
+        with pytest.raises(ValueError, match="running statistics buffer"):
+            _network.predict(layout, params, X, running)
+        with pytest.raises(ValueError, match="running statistics buffer"):
+            _epoch_plan(layout, params, X, Y, running=running)
+        with pytest.raises(ValueError, match="running statistics buffer"):
+            _gradient_plan(layout, X, Y, running=running)
 
 
 # --------------------------------------------------------------------------
@@ -95,29 +135,41 @@ def test_prediction_reads_the_rows_from_x(sparse):
 def test_y_and_sample_weight_rows_must_match_x(sparse):
     layout, X, Y, params = _problem(n=6)
     Xk = _csr(X) if sparse else X
-    ws = _layout.Workspace(layout, 6, np.float64, True)
     with pytest.raises(ValueError, match="Y has 5 rows but X has 6"):
-        _runner(layout, ws, params, Xk, Y[:5].copy())
-    with pytest.raises(ValueError, match="Y has 7 rows but X has 6"):
-        _loss_grad(layout, ws, params, Xk, np.vstack([Y, Y[:1]]))
+        _plans.TrainingSet(layout, Xk, Y[:5].copy())
     with pytest.raises(ValueError, match="sample_weight has 4 rows but X has 6"):
-        _runner(layout, ws, params, Xk, Y, sw=np.ones(4))
-    with pytest.raises(ValueError, match="sample_weight has 4 rows but X has 6"):
-        _loss_grad(layout, ws, params, Xk, Y, sw=np.ones(4))
+        _plans.TrainingSet(layout, Xk, Y, np.ones(4))
 
 
 def test_y_columns_must_match_the_outputs():
     layout, X, Y, params = _problem()
-    ws = _layout.Workspace(layout, 6, np.float64, True)
     with pytest.raises(ValueError, match="Y has 3 columns; this network has 2 outputs"):
-        _loss_grad(layout, ws, params, X, np.ones((6, 3)))
+        _plans.TrainingSet(layout, X, np.ones((6, 3)))
 
 
-def test_params_length_is_checked_by_prediction():
+def test_x_columns_must_match_the_inputs():
     layout, X, Y, params = _problem()
+    with pytest.raises(ValueError, match="X has 5 columns; this network takes 4"):
+        _plans.TrainingSet(layout, np.ones((6, 5)), Y)
+    with pytest.raises(ValueError, match="X has 5 columns; this network takes 4"):
+        _network.predict(layout, params, np.ones((6, 5)))
+
+
+def test_params_length_is_checked():
+    layout, X, Y, params = _problem()
+    message = f"params has {params.size - 1} values but the layout has {params.size}"
     for entry in (_network.predict, _network.forward_all):
-        with pytest.raises(ValueError, match=f"params has {params.size - 1} values"):
+        with pytest.raises(ValueError, match=message):
             entry(layout, params[:-1], X)
+    with pytest.raises(ValueError, match=message):
+        _epoch_plan(layout, params[:-1].copy(), X, Y,
+                    rule=_plans.sgd_rule(np.zeros(params.size - 1), 0.0, False))
+    with pytest.raises(ValueError, match=message):
+        _network.loss_and_gradient(_gradient_plan(layout, X, Y), params[:-1],
+                                   np.zeros(params.size - 1))
+    with pytest.raises(ValueError, match="the optimizer's state has"):
+        _epoch_plan(layout, params, X, Y,
+                    rule=_plans.sgd_rule(np.zeros(params.size + 1), 0.0, False))
 
 
 # --------------------------------------------------------------------------
@@ -157,12 +209,10 @@ def _bad_csrs(X):
 def test_csr_structure_is_range_checked(case):
     layout, X, Y, params = _problem()
     Xk = _bad_csrs(X)[case]
-    ws = _layout.Workspace(layout, 6, np.float64, False)
     calls = {
         "predict": lambda: _network.predict(layout, params, Xk),
         "forward_all": lambda: _network.forward_all(layout, params, Xk),
-        "EpochRunner": lambda: _runner(layout, ws, params, Xk, Y),
-        "loss_and_gradient": lambda: _loss_grad(layout, ws, params, Xk, Y),
+        "TrainingSet": lambda: _plans.TrainingSet(layout, Xk, Y),
     }
     for name, call in calls.items():
         with pytest.raises(ValueError, match=case):
@@ -182,27 +232,27 @@ def test_valid_csr_with_empty_rows_passes():
 
 def test_order_is_checked_every_epoch():
     layout, X, Y, params = _problem()
-    ws = _layout.Workspace(layout, 3, np.float64, True)
     order = np.arange(6, dtype=np.intp)
-    runner = _runner(layout, ws, params, X, Y, order=order)
-    runner.run(0.1)
+    plan = _epoch_plan(layout, params, X, Y, order=order)
+    _network.train_epoch(plan, 0.1)
     order[4] = 6        # changed in place between epochs, as the shuffle does
     with pytest.raises(ValueError, match=r"order\[4\] = 6 is not a sample index"):
-        runner.run(0.1)
+        _network.train_epoch(plan, 0.1)
     with pytest.raises(ValueError, match="order has 5 entries"):
-        _runner(layout, ws, params, X, Y, order=order[:5].copy())
+        _epoch_plan(layout, params, X, Y, order=order[:5].copy())
 
 
-def test_adam_needs_its_second_moment_and_step_counter():
+def test_adam_needs_both_moments_and_its_step_counter():
     layout, X, Y, params = _problem()
-    ws = _layout.Workspace(layout, 3, np.float64, True)
-    with pytest.raises(ValueError, match="state2"):
-        _runner(layout, ws, params, X, Y, solver=ADAM)
-    with pytest.raises(ValueError, match="adam_t"):
-        _runner(layout, ws, params, X, Y, solver=ADAM, state2=np.zeros_like(params),
-                adam_t=np.zeros(0, np.int64))
-    with pytest.raises(ValueError, match="solver code 7"):
-        _runner(layout, ws, params, X, Y, solver=7)
+    m, v = np.zeros_like(params), np.zeros_like(params)
+    with pytest.raises(ValueError, match="t must hold exactly one step counter"):
+        _plans.adam_rule(m, v, np.zeros(0, np.int64), 0.9, 0.999, 1e-8)
+    with pytest.raises(ValueError, match="m and v differ in length"):
+        _plans.adam_rule(m, v[:-1], np.zeros(1, np.int64), 0.9, 0.999, 1e-8)
+    with pytest.raises(ValueError, match="Adam's v must be float64"):
+        _plans.adam_rule(m, v.astype(np.float32), np.zeros(1, np.int64), 0.9, 0.999, 1e-8)
+    with pytest.raises(ValueError):
+        _plans.adam_rule(m, v, np.zeros(1, np.int32), 0.9, 0.999, 1e-8)
 
 
 def test_prelu_slopes_length_is_checked():

@@ -1,19 +1,34 @@
-"""Tests of ``python -m cymlp demo``: figures, printed scores, CLI errors.
+"""Tests of ``python -m cymlp demo``: figures, printed scores, CLI errors,
+and the gallery scripts (``cymlp.examples``) it runs.
 
 The quick demo is run once, in a subprocess, for the whole module; the tests
 then check its exit status, its PNG figures and the theory its stdout summary
-(``<subject> <metric> <value>`` lines) should show.
+(``<subject> <metric> <value>`` lines) should show. The gallery tests check
+that each demo experiment is a gallery page and that the gallery's code uses
+only cymlp's public API.
 """
 
+import ast
+import importlib.resources
+import os
+import re
+import runpy
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
+from sklearn.exceptions import ConvergenceWarning
 
-from cymlp._demo import EXPERIMENTS, main
+import cymlp.examples
+from cymlp._demo import EXPERIMENTS, QUICK_ENV, main, run_example
 
 pytest.importorskip("matplotlib")
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+EXAMPLES = Path(cymlp.examples.__file__).parent
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 FIGURES = [
@@ -116,41 +131,62 @@ def test_speed_scores(quick_demo):
     assert scores["speed", "max_coef_diff"] < 1e-8
 
 
-def test_speed_reports_the_fastest_fit_of_each_library(tmp_path, monkeypatch):
-    """fit_speed() times each library's fits, keeps the fastest of the repeats,
-    reports their ratio and the two models' largest weight difference:
+def test_speed_reports_the_fastest_fit_of_each_library(monkeypatch):
+    """The speed script times each library's fits, keeps the fastest of the
+    repeats, reports their ratio and the two models' largest weight difference:
     checked with a scripted clock on a small problem (so, no timing)."""
-    import types
-    import warnings
+    import time
 
-    import numpy as np
     import sklearn.datasets
-    from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier as SkMLPClassifier
 
-    from cymlp import MLPClassifier, _experiments
+    from cymlp import MLPClassifier
 
     small = sklearn.datasets.make_classification(
         n_samples=300, n_features=20, n_informative=10, n_classes=3, random_state=0)
     monkeypatch.setattr(sklearn.datasets, "make_classification", lambda *a, **k: small)
     ticks = iter([0.0, 3.0, 10.0, 12.0,    # cymlp's two fits: 3 s, 2 s
                   20.0, 30.0, 40.0, 48.0])  # scikit-learn's: 10 s, 8 s
-    monkeypatch.setattr(_experiments, "time",
-                        types.SimpleNamespace(perf_counter=lambda: next(ticks)))
+    with monkeypatch.context() as clock:
+        clock.setattr(time, "perf_counter", lambda: next(ticks))
+        scores, figures = run_example("plot_speed", quick=True)
+    assert next(ticks, None) is None, "the script read the clock other than around each fit"
+    assert len(figures) == 1
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        result = _experiments.fit_speed(quick=True, repeats=2)
         params = dict(hidden_layer_sizes=(100,), max_iter=10, random_state=0)
         cy = MLPClassifier(**params).fit(*small)
         sk = SkMLPClassifier(**params).fit(*small)
-    assert next(ticks, None) is None, "fit_speed() read the clock other than around each fit"
-    scores = result["scores"]["speed"]
-    assert scores["cymlp_seconds"] == 2.0 and scores["sklearn_seconds"] == 8.0
-    assert scores["ratio"] == 4.0
+    speed = scores["speed"]
+    assert speed["cymlp_seconds"] == 2.0 and speed["sklearn_seconds"] == 8.0
+    assert speed["ratio"] == 4.0
     diff = max(np.abs(a - b).max() for a, b in zip(cy.coefs_ + cy.intercepts_,
                                                    sk.coefs_ + sk.intercepts_))
-    assert scores["max_coef_diff"] == diff < 1e-8
-    assert result["repeats"] == 2
+    assert speed["max_coef_diff"] == diff < 1e-8
+
+
+def test_quick_env_reaches_the_script_and_is_restored(monkeypatch):
+    """--quick shrinks the workload through QUICK_ENV, set only while the
+    script runs; warning filters and printed output stay inside the script."""
+    import sklearn.datasets
+
+    sizes = []
+    real = sklearn.datasets.make_classification
+
+    def spy(*args, **kwargs):
+        sizes.append(kwargs["n_samples"])
+        kwargs["n_samples"] = 120
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sklearn.datasets, "make_classification", spy)
+    monkeypatch.setenv(QUICK_ENV, "outer")
+    filters = list(warnings.filters)
+    for quick in (True, False):
+        scores, _ = run_example("plot_vanishing_gradients", quick=quick)
+        assert set(scores) == {"logistic", "tanh", "relu", "leaky_relu"}
+    assert sizes == [600, 1500]
+    assert os.environ[QUICK_ENV] == "outer"
+    assert warnings.filters == filters
 
 
 def test_theory_checks_pass(quick_demo):
@@ -209,11 +245,71 @@ def test_bad_command(capsys):
     assert "invalid choice" in capsys.readouterr().err
 
 
-def test_gallery_runs_the_demo_experiments():
-    """Each experiment is written once: a gallery script calls its functions."""
-    examples = Path(__file__).resolve().parents[1] / "docs" / "examples"
-    gallery = "\n".join(p.read_text() for p in examples.glob("plot_*.py"))
-    for _, _, fit, plots in EXPERIMENTS:
-        assert f"{fit.__name__}(" in gallery, fit.__name__
-        for plot, _ in plots:
-            assert f"{plot.__name__}(" in gallery, plot.__name__
+def test_every_demo_experiment_is_a_gallery_page():
+    """The demo runs gallery scripts: each one it names is a file of the
+    directory docs/conf.py gives sphinx-gallery, and a page the gallery runs."""
+    conf = runpy.run_path(str(DOCS / "conf.py"))["sphinx_gallery_conf"]
+    gallery = Path(conf["examples_dirs"])
+    assert gallery.resolve() == EXAMPLES.resolve()
+    for _, _, script, filenames in EXPERIMENTS:
+        path = gallery / f"{script}.py"
+        assert path.is_file(), path
+        assert re.search(conf["filename_pattern"], str(path)), path
+        assert filenames
+
+
+def test_every_gallery_file_is_installed():
+    """meson.build installs the gallery's files one by one: each file of the
+    directory is in the installed package (an editable install lists the
+    files a wheel holds, and reads them from the checkout)."""
+    installed = {p.name for p in importlib.resources.files("cymlp.examples").iterdir()}
+    present = {p.name for p in EXAMPLES.iterdir() if p.name != "__pycache__"}
+    assert present - installed == set()
+    assert {"__init__.py", "GALLERY_HEADER.rst"} <= installed
+
+
+def _private_uses(tree):
+    """Private names an example reaches: cymlp._x imports, relative imports,
+    and any ``obj._x`` attribute (dunders aside)."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            modules = [("." * node.level) + (node.module or "")]
+            if node.module == "cymlp":
+                modules += [f"cymlp.{a.name}" for a in node.names]
+        elif isinstance(node, ast.Import):
+            modules = [a.name for a in node.names]
+        elif isinstance(node, ast.Attribute):
+            if node.attr.startswith("_") and not node.attr.startswith("__"):
+                found.append(f"line {node.lineno}: .{node.attr}")
+            continue
+        else:
+            continue
+        for module in modules:
+            parts = module.split(".")
+            if module.startswith(".") or (
+                parts[0] == "cymlp" and any(p.startswith("_") for p in parts)
+            ):
+                found.append(f"line {node.lineno}: import {module}")
+    return found
+
+
+def test_gallery_uses_only_public_api():
+    """The gallery's code is what a user would write: no private import or
+    attribute. (The check itself: it flags a private import and attribute.)"""
+    assert len(_private_uses(ast.parse(
+        "from cymlp import _demo\nimport cymlp._base\nnet._params_flat"))) == 3
+    scripts = sorted(EXAMPLES.glob("plot_*.py"))
+    assert len(scripts) >= 7
+    for path in scripts:
+        assert _private_uses(ast.parse(path.read_text())) == [], path.name
+
+
+def test_import_cymlp_loads_neither_matplotlib_nor_the_examples():
+    proc = subprocess.run(
+        [sys.executable, "-c", "import sys, cymlp; print(sorted(m for m in sys.modules "
+         "if m.startswith(('matplotlib', 'cymlp.examples', 'cymlp._demo'))))"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"

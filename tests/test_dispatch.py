@@ -22,6 +22,7 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
 import cymlp
+import kernel_calls
 from cymlp import _dispatch, _layout
 from cymlp._activations import ACTIVATION_CODES
 
@@ -54,12 +55,9 @@ def _loss_and_gradient(network, activation, head, dtype, extras):
     running = np.zeros(layout.n_running, dtype=dtype)
     if layout.n_running:
         running[layout.n_running // 2:] = 1.0
-    ws = _layout.Workspace(layout, n, dtype, False)
-    grads = np.zeros(layout.n_params, dtype=dtype)
-    norms = np.zeros(len(units) - 1)
-    loss = network.loss_and_gradient(layout, ws, params, grads, X, Y, sw, 1e-3, 1.0,
-                                     norms, running if layout.n_running else None, 0.5)
-    pred = network.predict(layout, params, X, running if layout.n_running else None)
+    loss, grads, norms = kernel_calls.loss_and_gradient(
+        layout, params, X, Y, sw, 1e-3, 1.0, running, 0.5, network=network)
+    pred = network.predict(layout, params, X, running)
     return np.float64(loss).tobytes() + grads.tobytes() + norms.tobytes() + pred.tobytes()
 
 
@@ -76,39 +74,103 @@ def test_kernels_are_bitwise_identical_at_every_level(activation, head, dtype):
         assert got == baseline, f"{level} differs from baseline"
 
 
-def fit_digest():
-    """sha256 of the fitted parameters, curves and predictions of a set of fits."""
-    from cymlp import MLPClassifier, MLPRegressor
+def _fits():
+    """(name, class, parameters, X, y, sample_weight, how) for fit_digests: every
+    activation, head, solver and extra, dense and sparse X, fit, warm start and
+    partial_fit."""
+    from cymlp import MLPClassifier as C, MLPRegressor as R
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(300, 20))
     y_cls = (X[:, 0] * X[:, 1] + np.sin(3 * X[:, 2]) > 0).astype(int) + (X[:, 3] > 1)
+    y_bin = y_cls > 0
+    y_multilabel = np.column_stack([y_bin, X[:, 4] > 0, X[:, 5] + X[:, 6] > 0]).astype(int)
     y_reg = np.column_stack([np.sin(X[:, 0]) + X[:, 1] ** 2, X[:, 2] * X[:, 3]])
-    fits = [
-        (MLPClassifier, dict(hidden_layer_sizes=(32,) * 4, activation="tanh"), X, y_cls),
-        (MLPClassifier, dict(hidden_layer_sizes=(40, 17), activation="logistic",
-                             solver="sgd", nesterovs_momentum=True), X, y_cls),
-        (MLPClassifier, dict(hidden_layer_sizes=(33,), activation="relu", solver="lbfgs"),
-         X, y_cls),
-        (MLPClassifier, dict(hidden_layer_sizes=(24, 24), activation=["gelu", "prelu"],
-                             dropout=0.1, batch_norm=True), X, y_cls > 0),
-        (MLPClassifier, dict(hidden_layer_sizes=(19,), activation="leaky_relu"),
-         sp.random(300, 20, density=0.3, format="csr", random_state=1), y_cls),
-        (MLPRegressor, dict(hidden_layer_sizes=(100,), activation="elu"), X, y_reg),
-        (MLPRegressor, dict(hidden_layer_sizes=(30,), activation="identity",
-                            loss="poisson"), X, np.exp(y_reg[:, 0] / 4)),
+    y_poisson = np.exp(y_reg[:, 0] / 4)
+    X_sparse = sp.random(300, 20, density=0.3, format="csr", random_state=1)
+    sw = rng.uniform(0.2, 2.0, 300)
+    return [
+        ("tanh-deep-adam", C, dict(hidden_layer_sizes=(32,) * 4, activation="tanh"),
+         X, y_cls, None, "fit"),
+        ("logistic-sgd-nesterov", C, dict(hidden_layer_sizes=(40, 17), activation="logistic",
+                                          solver="sgd", nesterovs_momentum=True),
+         X, y_cls, None, "fit"),
+        ("relu-lbfgs", C, dict(hidden_layer_sizes=(33,), solver="lbfgs"), X, y_cls, None, "fit"),
+        ("gelu-prelu-dropout-bn", C, dict(hidden_layer_sizes=(24, 24), activation=["gelu", "prelu"],
+                                          dropout=0.1, batch_norm=True), X, y_bin, None, "fit"),
+        ("leaky-sparse", C, dict(hidden_layer_sizes=(19,), activation="leaky_relu"),
+         X_sparse, y_cls, None, "fit"),
+        ("elu-regressor", R, dict(hidden_layer_sizes=(100,), activation="elu"), X, y_reg, None,
+         "fit"),
+        ("identity-poisson", R, dict(hidden_layer_sizes=(30,), activation="identity",
+                                     loss="poisson"), X, y_poisson, None, "fit"),
+        ("relu-wide-row-by-row", R, dict(hidden_layer_sizes=(150,)), X, y_reg[:, 0], None,
+         "fit"),
+        ("logistic-sgd-momentum-invscaling-multilabel", C,
+         dict(hidden_layer_sizes=(16,), activation="logistic", solver="sgd", momentum=0.5,
+              nesterovs_momentum=False, learning_rate="invscaling", learning_rate_init=0.05),
+         X, y_multilabel, None, "fit"),
+        ("tanh-sgd-adaptive-early-stopping-weighted", C,
+         dict(hidden_layer_sizes=(12,), activation="tanh", solver="sgd",
+              learning_rate="adaptive", early_stopping=True, n_iter_no_change=2, tol=0.5),
+         X, y_cls, sw, "fit"),
+        ("adam-early-stopping-regressor", R,
+         dict(hidden_layer_sizes=(20,), early_stopping=True, validation_fraction=0.2),
+         X, y_reg, None, "fit"),
+        ("class-weight-he-normal", C, dict(hidden_layer_sizes=(15,), class_weight="balanced",
+                                           weight_init="he_normal"), X, y_cls, None, "fit"),
+        ("glorot-batch-norm-relu", C, dict(hidden_layer_sizes=(18, 9), batch_norm=True,
+                                           weight_init="glorot_uniform", batch_size=64),
+         X, y_cls, None, "fit"),
+        ("dropout-tanh-sgd", R, dict(hidden_layer_sizes=(25,), activation="tanh", solver="sgd",
+                                     dropout=0.3, learning_rate_init=0.01), X, y_reg, sw, "fit"),
+        ("partial-fit-sgd", R, dict(hidden_layer_sizes=(10,), solver="sgd",
+                                    learning_rate_init=0.01), X, y_reg, None, "partial_fit"),
+        ("warm-start-adam", C, dict(hidden_layer_sizes=(10,), warm_start=True), X, y_cls, None,
+         "warm_start"),
+        ("lbfgs-batch-norm-multi-output", R, dict(hidden_layer_sizes=(14,), solver="lbfgs",
+                                                  batch_norm=True), X, y_reg, sw, "fit"),
+        ("gelu-prelu-lbfgs-sparse", R, dict(hidden_layer_sizes=(8, 6), solver="lbfgs",
+                                            activation=["gelu", "prelu"]),
+         X_sparse, y_reg[:, 1], None, "fit"),
+        ("no-hidden-layer", C, dict(hidden_layer_sizes=()), X, y_multilabel, None, "fit"),
+        ("glorot-normal-he-uniform", R, dict(hidden_layer_sizes=(9, 9), weight_init="he_uniform",
+                                             activation=["elu", "gelu"]),
+         X, y_reg, None, "fit"),
     ]
-    digest = hashlib.sha256()
+
+
+def fit_digests():
+    """{fit name: sha256} of the fitted parameters, curves and predictions of
+    every fit of ``_fits``, in float64 and float32."""
+    from cymlp import MLPClassifier
+
+    digests = {}
     for dtype in (np.float64, np.float32):
-        for cls, params, X_fit, y_fit in fits:
+        for name, cls, params, X_fit, y_fit, sw, how in _fits():
+            X_fit = X_fit.astype(dtype)
             est = cls(max_iter=15, random_state=0, **params)
-            est.fit(X_fit.astype(dtype), y_fit)
-            curve = getattr(est, "loss_curve_", [est.loss_])   # lbfgs: the loss only
-            for array in est.coefs_ + est.intercepts_ + [np.asarray(curve)]:
+            if how == "partial_fit":
+                for _ in range(3):
+                    est.partial_fit(X_fit, y_fit, sample_weight=sw)
+            else:
+                est.fit(X_fit, y_fit, sample_weight=sw)
+                if how == "warm_start":
+                    est.set_params(max_iter=5).fit(X_fit, y_fit, sample_weight=sw)
+            digest = hashlib.sha256()
+            curves = [getattr(est, "loss_curve_", None) or [est.loss_],
+                      getattr(est, "validation_scores_", None) or [], est.gradient_norms_]
+            for array in est.coefs_ + est.intercepts_ + [np.asarray(c) for c in curves]:
                 digest.update(np.ascontiguousarray(array).tobytes())
             out = est.predict_proba(X_fit) if cls is MLPClassifier else est.predict(X_fit)
             digest.update(np.ascontiguousarray(out).tobytes())
-    return digest.hexdigest()
+            digests[f"{name}-{np.dtype(dtype).name}"] = digest.hexdigest()
+    return digests
+
+
+def fit_digest():
+    """One sha256 over every fit of ``fit_digests``."""
+    return hashlib.sha256("".join(fit_digests().values()).encode()).hexdigest()
 
 
 def _run_at(level, *args):
@@ -204,4 +266,8 @@ def test_show_config_names_the_level_and_versions(capsys):
 
 if __name__ == "__main__":
     warnings.simplefilter("ignore", ConvergenceWarning)    # 15 epochs on purpose
-    print(_dispatch.LEVEL, fit_digest())
+    if sys.argv[1:] == ["--each"]:                         # one line per fit
+        for name, digest in fit_digests().items():
+            print(_dispatch.LEVEL, digest, name)
+    else:
+        print(_dispatch.LEVEL, fit_digest())

@@ -12,8 +12,9 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from cymlp import MLPClassifier, MLPRegressor
 from cymlp._activations import activate
-from cymlp._layout import Layout, Workspace
-from cymlp._network import loss_and_gradient
+from cymlp import _plans
+from cymlp._dispatch import network
+from cymlp._layout import Layout
 
 ALL_ACTIVATIONS = ["identity", "logistic", "tanh", "relu", "leaky_relu", "prelu", "elu",
                    "gelu"]
@@ -73,17 +74,17 @@ def _network_gradient_check(activations, batch_norm, head="log_loss", seed=0,
     for s in slopes:
         if s is not None:
             s[:] = rng.uniform(0.1, 0.4, s.size)
-    ws = Workspace(layout, n, np.float64, False)
     grads = np.empty_like(params)
     sw = rng.uniform(0.5, 2.0, n)
     # squared error averages over outputs: 1 / n_outputs makes its delta exact
     scale = 1.0 / Y.shape[1] if head == "squared_error" else 1.0
+    plan = _plans.GradientPlan(layout, _plans.TrainingSet(layout, X, Y, sw), running, 0.01,
+                               scale, np.zeros(len(units) - 1))
 
     def loss(p, g=None):
-        ws.seed(mask_seed)
+        plan.seed(mask_seed)
         g = np.empty_like(p) if g is None else g
-        return loss_and_gradient(layout, ws, p, g, X, Y, sw, 0.01, scale,
-                                 np.zeros(len(units) - 1), running)
+        return network.loss_and_gradient(plan, p, g)
 
     loss(params, grads)
     h = 1e-6

@@ -12,7 +12,8 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.neural_network._base import ACTIVATIONS, LOSS_FUNCTIONS
 from sklearn.neural_network._stochastic_optimizers import AdamOptimizer, SGDOptimizer
 
-from cymlp import _activations, _blas, _layout, _losses, _optimizers
+import kernel_calls
+from cymlp import _activations, _blas, _layout, _losses, _optimizers, _plans
 from cymlp._dispatch import network as _network
 
 HIDDEN = ["identity", "logistic", "tanh", "relu"]
@@ -402,15 +403,8 @@ def _reference_loss(units, activations, head, params, X, Y, sw, alpha, layout):
     return LOSS_FUNCTIONS[head](Y, a, sw) + reg
 
 
-def _kernel_loss_grad(layout, params, X, Y, sw, alpha, delta_scale=1.0,
-                      dtype=np.float64):
-    ws = _layout.Workspace(layout, X.shape[0] if not isinstance(X, tuple)
-                            else len(X[2]) - 1, dtype, False)
-    grads = np.zeros(layout.n_params, dtype=dtype)
-    norms = np.full(len(layout.views(params)[0]), -1.0)
-    loss = _network.loss_and_gradient(layout, ws, params, grads, X, Y, sw, alpha,
-                                      delta_scale, norms)
-    return loss, grads, norms
+def _kernel_loss_grad(layout, params, X, Y, sw, alpha, delta_scale=1.0):
+    return kernel_calls.loss_and_gradient(layout, params, X, Y, sw, alpha, delta_scale)
 
 
 def _init_params(layout, rng, dtype=np.float64):
@@ -538,7 +532,7 @@ def test_network_float32_close_to_float64():
     l64, g64, n64 = _kernel_loss_grad(layout, params, X, Y, sw, 0.1)
     l32, g32, n32 = _kernel_loss_grad(
         layout, params.astype(np.float32), X.astype(np.float32), Y.astype(np.float32),
-        sw.astype(np.float32), 0.1, dtype=np.float32)
+        sw.astype(np.float32), 0.1)
     assert g32.dtype == np.float32
     assert_allclose(l32, l64, rtol=1e-5)
     assert_allclose(g32, g64, rtol=1e-4, atol=1e-6)
@@ -550,18 +544,18 @@ def test_loss_and_gradient_checks_buffers():
     layout = _layout.Layout([3, 2, 1], ["relu"], "squared_error")
     X, Y = rng.randn(5, 3), rng.randn(5, 1)
     params = np.zeros(layout.n_params)
-    small = _layout.Workspace(layout, 4, np.float64, False)
-    with pytest.raises(ValueError, match="capacity"):
-        _network.loss_and_gradient(layout, small, params, np.zeros_like(params), X, Y,
-                                   None, 0.0, 1.0, np.zeros(2))
-    ws = _layout.Workspace(layout, 5, np.float64, False)
-    with pytest.raises(ValueError, match="layout"):
-        _network.loss_and_gradient(layout, ws, params[:-1], np.zeros(params.size - 1),
-                                   X, Y, None, 0.0, 1.0, np.zeros(2))
+    plan = _plans.GradientPlan(layout, _plans.TrainingSet(layout, X, Y), None, 0.0, 1.0,
+                               np.zeros(2))
+    with pytest.raises(ValueError, match=f"params has {params.size - 1} values but the "
+                                         f"layout has {params.size} parameters"):
+        _network.loss_and_gradient(plan, params[:-1], np.zeros(params.size - 1))
+    with pytest.raises(ValueError, match="params must be float64, the dtype of the training data"):
+        _network.loss_and_gradient(plan, params.astype(np.float32),
+                                   np.zeros(params.size, np.float32))
 
 
 @pytest.mark.parametrize("shuffled", [False, True])
-def test_run_epoch_full_batch_sgd_is_one_gradient_step(shuffled):
+def test_train_epoch_full_batch_sgd_is_one_gradient_step(shuffled):
     # One batch holding every sample, no momentum: params -= lr * gradient.
     rng = np.random.RandomState(16)
     layout = _layout.Layout([4, 5, 2], ["tanh"], "binary_log_loss")
@@ -569,18 +563,10 @@ def test_run_epoch_full_batch_sgd_is_one_gradient_step(shuffled):
     sw = rng.uniform(0.5, 2.0, 11)
     params = _init_params(layout, rng)
     loss, grads, norms = _kernel_loss_grad(layout, params, X, Y, sw, 0.2)
-    ws = _layout.Workspace(layout, 11, np.float64, shuffled)
     p = params.copy()
-    g = np.empty_like(p)
-    velocity = np.zeros_like(p)
-    epoch_norms = np.zeros(2)
     order = rng.permutation(11).astype(np.intp) if shuffled else None
-    loss_sum, n_batches = _network.run_epoch(
-        layout=layout, ws=ws, params=p, grads=g, state1=velocity, state2=velocity[:0],
-        running=velocity[:0], X=X, Y=Y, sample_weight=sw, order=order, batch_size=11,
-        solver=_network.SOLVER_CODES["sgd"], learning_rate=0.1, momentum=0.0,
-        nesterov=False, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-        adam_t=np.zeros(1, dtype=np.int64), alpha=0.2, grad_norms=epoch_norms)
+    loss_sum, n_batches, epoch_norms = kernel_calls.sgd_epoch(
+        layout, p, X, Y, sw, learning_rate=0.1, batch_size=11, order=order, alpha=0.2)
     assert n_batches == 1
     assert_allclose(loss_sum, 11 * loss, rtol=1e-13)
     assert_allclose(p, params - 0.1 * grads, rtol=1e-13, atol=1e-15)

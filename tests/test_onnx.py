@@ -311,7 +311,8 @@ def test_errors_are_clear():
     model = MLPClassifier((5,), max_iter=5, random_state=0).fit(X, y)
     with pytest.raises(ValueError, match="option 'batch_norm'"):
         skl2onnx.to_onnx(model, X[:1], options={id(model): {"batch_norm": "bogus"}})
-    model._config = {**model._config, "activations": ["swish"]}
+    network = model._network_state
+    network.config = {**network.config, "activations": ["swish"]}
     with pytest.raises(ValueError, match="hidden activation 'swish'"):
         skl2onnx.to_onnx(model, X[:1].astype(np.float32))
 

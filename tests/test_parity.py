@@ -288,7 +288,7 @@ def test_warm_start_early_stopping_keeps_the_true_best_weights():
     ref.fit(X, y)
     est.fit(X, y)
     assert_same_model(ref, est, X)
-    best = est._params_flat.copy()
+    best = est._network_state.params_copy()
     ref.set_params(max_iter=3).fit(X, y)
     est.set_params(max_iter=3).fit(X, y)
     # the same training run...
@@ -296,7 +296,7 @@ def test_warm_start_early_stopping_keeps_the_true_best_weights():
     assert_allclose(est.validation_scores_, ref.validation_scores_, rtol=1e-12)
     assert max(est.validation_scores_[4:]) <= max(est.validation_scores_[:4])
     # ...and the weights that scored best_validation_score_
-    assert_array_equal(est._params_flat, best)
+    assert_array_equal(est._network_state.params_copy(), best)
     assert est.score(*_validation_split(X, y)) == est.best_validation_score_
 
 
@@ -484,7 +484,7 @@ def test_float32_close_to_sklearn_float32(activation, task, solver, width):
     est.fit(X32, y)
     for a in est.coefs_ + est.intercepts_:
         assert a.dtype == np.float32
-    assert est._params_flat.dtype == np.float32
+    assert est._network_state.dtype == np.float32
     if solver != "lbfgs":
         assert len(est.loss_curve_) == len(ref.loss_curve_) == 40
         assert_allclose(est.loss_curve_, ref.loss_curve_, rtol=1e-5)

@@ -335,7 +335,7 @@ def assert_same_as_dense(est, X, out, dense, huge):
     if not sp.issparse(X):
         np.testing.assert_array_equal(out, ref)
     elif not huge and np.abs(dense).max(initial=0.0) <= 1e4:
-        rtol = 1e-3 if est._params_flat.dtype == np.float32 else 1e-7
+        rtol = 1e-3 if est._network_state.dtype == np.float32 else 1e-7
         np.testing.assert_allclose(out, ref, rtol=rtol, atol=rtol)
 
 
@@ -381,7 +381,7 @@ def fit_property(case):
     # The case fitted: it had no problem that must stop a fit
     assert not case["problems"] & {"no-samples", "nan-X", "inf-X", "nan-y", "inf-y",
                                    "complex", "string"}, "fitted despite bad input"
-    assert np.isfinite(est._params_flat).all()
+    assert np.isfinite(est._network_state.params_copy()).all()
     check_fitted_predictions(est, X, case["dense"], n, task, case["huge"])
 
 
@@ -614,14 +614,14 @@ def test_minibatch_with_zero_total_sample_weight_takes_no_step(solver):
     est = _quiet_fit(MLPRegressor(**params), X, X[:, 0], sample_weight=sample_weight)
     without = _quiet_fit(MLPRegressor(**params), X[10:], X[10:, 0],
                          sample_weight=sample_weight[10:])
-    assert np.isfinite(est._params_flat).all()
-    assert_allclose(est._params_flat, without._params_flat, rtol=1e-12, atol=1e-15)
+    assert np.isfinite(est._network_state.params_copy()).all()
+    assert_allclose(est._network_state.params_copy(), without._network_state.params_copy(), rtol=1e-12, atol=1e-15)
     assert_allclose(est.gradient_norms_, without.gradient_norms_, rtol=1e-12)
     if solver == "adam":
         assert est._optimizer.t[0] == without._optimizer.t[0] == 3 * 2
     # and the zero-weight batch did not count as training data either way
     trained = _quiet_fit(MLPRegressor(**params), X, X[:, 0])
-    assert not np.allclose(est._params_flat, trained._params_flat)
+    assert not np.allclose(est._network_state.params_copy(), trained._network_state.params_copy())
 
 
 @pytest.mark.parametrize("class_weight, message", [
@@ -691,8 +691,8 @@ def test_float32_adam_with_epsilon_below_float32_range():
                   max_iter=3, random_state=0)
     est = _quiet_fit(MLPRegressor(**params), X.astype(np.float32), X[:, 0])
     ref = _quiet_fit(MLPRegressor(**params), X, X[:, 0])
-    assert est._params_flat.dtype == np.float32
-    assert np.isfinite(est._params_flat).all()
+    assert est._network_state.dtype == np.float32
+    assert np.isfinite(est._network_state.params_copy()).all()
     # the zero feature's weights keep their initial values, in both dtypes
     initial = _quiet_fit(MLPRegressor(**dict(params, learning_rate_init=1e-300)), X, X[:, 0])
     assert_array_equal(ref.coefs_[0][1], initial.coefs_[0][1])

@@ -155,7 +155,8 @@ def _fingerprint(est):
         ids[name] = id(value)
         if isinstance(value, list):
             ids.update({f"{name}[{i}]": id(v) for i, v in enumerate(value)})
-    digest = hashlib.sha256(est._params_flat.tobytes() + est._running_flat.tobytes())
+    digest = hashlib.sha256(est._network_state.params_copy().tobytes()
+                            + est._network_state.running_copy().tobytes())
     return ids, digest.hexdigest()
 
 
@@ -238,12 +239,12 @@ def test_fits_in_threads_are_independent():
     configs = [dict(solver=s, activation=a, random_state=i)
                for i, (s, a) in enumerate([("adam", "relu"), ("sgd", "tanh"),
                                            ("lbfgs", "gelu"), ("adam", "prelu")])]
-    expected = [MLPClassifier((16,), max_iter=5, **c).fit(X, y)._params_flat
+    expected = [MLPClassifier((16,), max_iter=5, **c).fit(X, y)._network_state.params_copy()
                 for c in configs]
     results = [None] * len(configs)
 
     def worker(i):
-        results[i] = MLPClassifier((16,), max_iter=5, **configs[i]).fit(X, y)._params_flat
+        results[i] = MLPClassifier((16,), max_iter=5, **configs[i]).fit(X, y)._network_state.params_copy()
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(configs))]
     for t in threads:
@@ -298,7 +299,7 @@ def test_interrupt_stops_within_one_batch_and_keeps_last_batch_weights(sparse,
     # The weights are those of the last finished batch: exactly k Adam steps
     n = k * params["batch_size"]
     replay = MLPClassifier(**dict(params, max_iter=1)).fit(X[:n], y[:n])
-    assert_array_equal(est._params_flat, replay._params_flat)
+    assert_array_equal(est._network_state.params_copy(), replay._network_state.params_copy())
     proba = est.predict_proba(X[:500])
     assert np.isfinite(proba).all()
 
@@ -326,7 +327,7 @@ def test_interrupt_in_a_later_epoch_keeps_the_finished_epochs(fit_interrupted):
 def test_interrupt_during_lbfgs_keeps_the_last_iterate(fit_interrupted, monkeypatch):
     # Counted in loss evaluations, not seconds: the signal goes once 6
     # evaluations are done (at least one iteration).
-    from cymlp._base import _network   # the SIMD level fit uses (_dispatch)
+    from cymlp._dispatch import network as _network   # the SIMD level fit uses
     started = []
     evaluate = _network.loss_and_gradient
 
@@ -354,7 +355,7 @@ def test_interrupt_during_lbfgs_keeps_the_last_iterate(fit_interrupted, monkeypa
     assert est.gradient_norms_.shape[0] == k
     # the last iterate: the model L-BFGS reaches in exactly k iterations
     replay = MLPClassifier(**dict(params, max_iter=k)).fit(X, y)
-    assert_array_equal(est._params_flat, replay._params_flat)
+    assert_array_equal(est._network_state.params_copy(), replay._network_state.params_copy())
     assert np.isfinite(est.loss_)
     assert_allclose(est.loss_, replay.loss_, rtol=1e-12)
     assert np.isfinite(est.predict_proba(X[:500])).all()
@@ -391,8 +392,8 @@ y = np.digitize(X[:, 0] - X[:, 1], [-0.5, 0.5])
 Y = X[:, :3] @ rng.randn(3, 2)
 
 def digest(est):
-    h = hashlib.sha256(est._params_flat.tobytes())
-    h.update(est._running_flat.tobytes())
+    h = hashlib.sha256(est._network_state.params_copy().tobytes())
+    h.update(est._network_state.running_copy().tobytes())
     h.update(np.asarray(getattr(est, "loss_curve_", None) or [], dtype=float).tobytes())
     return h.hexdigest()
 """
@@ -429,7 +430,7 @@ def test_one_and_two_blas_threads_agree(solver):
         with threadpool_limits(limits=n_threads, user_api="blas"):
             models[n_threads] = MLPClassifier(**params).fit(X, y)
     one, two = models[1], models[2]
-    assert_allclose(two._params_flat, one._params_flat, rtol=1e-10, atol=1e-10)
+    assert_allclose(two._network_state.params_copy(), one._network_state.params_copy(), rtol=1e-10, atol=1e-10)
     assert_allclose(two.predict_proba(X), one.predict_proba(X), rtol=1e-10, atol=1e-10)
 
 

@@ -8,8 +8,8 @@
 * Fitted models of every kind (``PICKLE_KINDS``) survive every way to save
   them that the docs name (``HOWS``: pickle protocols 2 to 5, joblib.dump/load
   plain, compressed and memory-mapped, skops.io): identical predictions,
-  coefs_/intercepts_ and the extras still views of the flat buffer
-  ``_params_flat``, and training resumes identically.
+  coefs_/intercepts_ and the extras still views of the flat buffers of the
+  network state, and training resumes identically.
 """
 
 import copy
@@ -26,6 +26,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from cymlp import MLPClassifier, MLPRegressor
+from cymlp._state import VIEW_ATTRIBUTES
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
@@ -100,22 +101,17 @@ def undo_blow_up(est, snapshot):
 
 
 def assert_views_of_flat(est):
-    """coefs_, intercepts_ and the extras are views of the two flat buffers."""
-    flat, running = est._params_flat, est._running_flat
-    assert type(flat) is np.ndarray and type(running) is np.ndarray, (
-        f"buffers of type {type(flat).__name__}, {type(running).__name__}")
-    assert flat.base is None and running.base is None, "the buffers must own their memory"
-    assert flat.flags.writeable and flat.flags.c_contiguous
-    for name in ("coefs_", "intercepts_", "prelu_slopes_", "batch_norm_scale_",
-                 "batch_norm_shift_"):
-        for a in getattr(est, name):
-            if a is not None:
-                assert a.base is flat, f"{name} is not a view of _params_flat"
-    for name in ("batch_norm_running_mean_", "batch_norm_running_var_"):
-        for a in getattr(est, name):
-            if a is not None:
-                assert a.base is running, f"{name} is not a view of _running_flat"
-    assert sum(a.size for a in est.coefs_ + est.intercepts_) <= flat.size
+    """coefs_, intercepts_ and the extras are views of the network state's two
+    flat buffers, plain writable arrays that own their memory."""
+    arrays = [a for name in VIEW_ATTRIBUTES for a in getattr(est, name) if a is not None]
+    assert est._network_state.owns(arrays), "a fitted array is not a view of the network"
+    for a in arrays:
+        buffer = a.base
+        assert type(buffer) is np.ndarray, f"a buffer of type {type(buffer).__name__}"
+        assert buffer.base is None, "the buffers must own their memory"
+        assert buffer.flags.writeable and buffer.flags.c_contiguous
+    params = {id(a.base) for a in est.coefs_ + est.intercepts_}
+    assert len(params) == 1, "coefs_ and intercepts_ are views of one buffer"
 
 
 def assert_unfitted(est, cls, params):
@@ -177,7 +173,7 @@ def test_diverging_fresh_fit_leaves_estimator_unfitted(name, trigger):
     # and a sane fit afterwards is the one it would have been
     est.set_params(learning_rate_init=1e-3).fit(X, y)
     ref = cls(**dict(params, learning_rate_init=1e-3)).fit(X, y)
-    assert_array_equal(est._params_flat, ref._params_flat)
+    assert_array_equal(est._network_state.params_copy(), ref._network_state.params_copy())
 
 
 @pytest.mark.parametrize("name", sorted(STOCHASTIC_KINDS))
@@ -185,7 +181,7 @@ def test_diverging_warm_start_keeps_everything(name):
     cls, params, X, y = make(name, warm_start=True)
     est = cls(**params).fit(X, y)
     snapshot = copy.deepcopy(est)
-    held = (est.coefs_, list(est.coefs_), est._params_flat, est.loss_curve_)
+    held = (est.coefs_, list(est.coefs_), est._network_state, est.loss_curve_)
     out = est.predict(X)
     est.set_params(**BLOW_UP)
     with pytest.raises(ValueError, match=NON_FINITE):
@@ -194,7 +190,8 @@ def test_diverging_warm_start_keeps_everything(name):
     assert_same_state(est, snapshot)
     # the same objects, not equal copies: arrays a user holds stay the model's
     assert est.coefs_ is held[0] and all(a is b for a, b in zip(est.coefs_, held[1]))
-    assert est._params_flat is held[2] and est.loss_curve_ is held[3]
+    assert est._network_state is held[2] and est.loss_curve_ is held[3]
+    assert est._network_state.owns(held[1]), "the buffer the user's arrays view was swapped"
     assert_views_of_flat(est)
     assert_array_equal(est.predict(X), out)
     # training goes on as if the failed call never happened
@@ -350,18 +347,19 @@ def test_round_trip_predicts_identically(kind, how, tmp_path):
     expected = outputs(est, X)
     back = dump_load(est, how, tmp_path)
     assert type(back) is type(est)
-    assert back._params_flat.dtype == est._params_flat.dtype
+    assert back._network_state.dtype == est._network_state.dtype
     assert_views_of_flat(back)
     assert_same_state(back, est)
-    held = (back._params_flat, back.coefs_, list(back.coefs_))
+    held = (back._network_state, back.coefs_, list(back.coefs_))
     for got, want in zip(outputs(back, X), expected):
         assert_array_equal(got, want, strict=True)
     # predicting swaps nothing (the arrays a user holds stay the model's), the
     # arrays are still views, and the original is independent
-    assert back._params_flat is held[0] and back.coefs_ is held[1]
+    assert back._network_state is held[0] and back.coefs_ is held[1]
+    assert back._network_state.owns(held[2])
     assert all(a is b for a, b in zip(back.coefs_, held[2]))
     assert_views_of_flat(back)
-    assert not np.shares_memory(back._params_flat, est._params_flat)
+    assert not np.shares_memory(back.coefs_[0].base, est.coefs_[0].base)
     assert_array_equal(outputs(est, X)[0], expected[0])
 
 
@@ -386,7 +384,7 @@ def test_round_trip_keeps_training_identically(kind, how, tmp_path):
     back = dump_load(est, how, tmp_path)
     for model in (est, back):
         model.set_params(warm_start=True, max_iter=3).fit(X, y)
-    assert_array_equal(back._params_flat, est._params_flat, strict=True)
+    assert_array_equal(back._network_state.params_copy(), est._network_state.params_copy(), strict=True)
     assert_same_state(back, est)
     assert_views_of_flat(back)
 
@@ -441,10 +439,11 @@ def test_joblib_memory_mapped_load(kind, tmp_path):
     est, X, y = fitted(kind)
     back = dump_load(est, "joblib-mmap", tmp_path)
     assert_views_of_flat(back)
-    flat, coefs = back._params_flat, back.coefs_
+    network, coefs = back._network_state, back.coefs_
     for got, want in zip(outputs(back, X), outputs(est, X)):
         assert_array_equal(got, want)
-    assert back._params_flat is flat and back.coefs_ is coefs, "predict swapped the buffer"
+    assert back._network_state is network and back.coefs_ is coefs, "predict swapped the buffer"
+    assert network.owns(coefs)
     back.set_params(warm_start=True, max_iter=2).fit(X, y)
     est.set_params(warm_start=True, max_iter=2).fit(X, y)
-    assert_array_equal(back._params_flat, est._params_flat)
+    assert_array_equal(back._network_state.params_copy(), est._network_state.params_copy())

@@ -110,7 +110,7 @@ def test_early_stopping_returns_the_best_epochs_batch_norm_statistics():
     assert best_epoch < full.n_iter_, "the last epoch must not be the best one"
     at_best = MLPClassifier(**dict(params, max_iter=best_epoch)).fit(X, y)
     assert at_best.best_validation_score_ == full.best_validation_score_
-    assert_array_equal(full._params_flat, at_best._params_flat)
+    assert_array_equal(full._network_state.params_copy(), at_best._network_state.params_copy())
     for a, b in zip(full.batch_norm_running_mean_ + full.batch_norm_running_var_,
                     at_best.batch_norm_running_mean_ + at_best.batch_norm_running_var_):
         assert_array_equal(a, b)
@@ -235,7 +235,7 @@ def test_set_params_between_partial_fits_follows_sklearn(solver, change):
     for model in (est, ref, unchanged):
         model.set_params(warm_start=True, max_iter=2).fit(X, y)
     assert_same_weights(est, ref)
-    assert not np.array_equal(est._params_flat, unchanged._params_flat)
+    assert not np.array_equal(est._network_state.params_copy(), unchanged._network_state.params_copy())
 
 
 @pytest.mark.parametrize("kind", ["classifier", "regressor"])
@@ -294,7 +294,7 @@ def test_class_weight_list_of_dicts_for_multilabel_y():
     sample_weight = np.prod([np.where(Y[:, j] == 1, w[1], w[0])
                              for j, w in enumerate(class_weight)], axis=0)
     ref = MLPClassifier(**params).fit(X, Y, sample_weight=sample_weight)
-    assert_array_equal(est._params_flat, ref._params_flat)
+    assert_array_equal(est._network_state.params_copy(), ref._network_state.params_copy())
     est.partial_fit(X, Y)  # and partial_fit takes them too
     with pytest.raises(ValueError, match="list of dicts"):
         MLPClassifier(class_weight={0: 1.0, 1: 2.0}, **params).fit(X, Y)
@@ -445,7 +445,7 @@ def test_partial_fit_trains_on_from_weights_set_by_hand_like_sklearn():
     bad.n_features_in_ = 6
     with pytest.raises(ValueError, match="coefs_ and intercepts_ set on this unfitted"):
         bad.partial_fit(X, Y)
-    assert not hasattr(bad, "_params_flat")
+    assert not hasattr(bad, "_network_state")
 
 
 @pytest.mark.parametrize("params", [dict(solver="lbfgs"),

@@ -91,7 +91,7 @@ def test_round_trip_and_continue_training(kind, solver, extras):
         np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
     assert loaded.coefs_[0].dtype == dtype
     # the fitted arrays are views of the loaded flat buffer, not copies
-    assert all(c.base is loaded._params_flat for c in loaded.coefs_)
+    assert loaded._network_state.owns(loaded.coefs_)
 
     _continue(model, X, y)
     _continue(loaded, X, y)

@@ -6,7 +6,7 @@
   the default path is no slower than before is what ``asv continuous``
   between two commits shows on 'default' (and on every other module).
 * ``GradientNorms.time_epoch``: one training epoch through the kernel's
-  EpochRunner with the per-layer gradient norms (``gradient_norms_``) on and
+  (``train_epoch``) with the per-layer gradient norms (``gradient_norms_``) on and
   off; the target is a cost below 3 % of fit time.
 """
 
@@ -67,31 +67,35 @@ class GradientNorms:
 
     def setup(self, norms):
         try:
-            from cymlp import _network
+            from cymlp import _layout, _network
         except ImportError as exc:
             raise NotImplementedError(str(exc))
-        try:
-            from cymlp import _layout
-        except ImportError:  # before the layout had a module of its own
-            _layout = _network
         X, y = _tabular()
-        Y = np.eye(5)[y]
+        X, Y = np.ascontiguousarray(X), np.eye(5)[y]
         layout = _layout.Layout([20, 100, 5], ["relu"], "log_loss")
         rng = np.random.RandomState(0)
         params = rng.uniform(-0.1, 0.1, layout.n_params)
-        ws = _layout.Workspace(layout, 200, np.float64, True)
         self.order = np.arange(len(X), dtype=np.intp)
-        self.runner = _network.EpochRunner(
-            layout, ws, params, np.empty_like(params), np.zeros_like(params),
-            np.zeros_like(params), np.zeros(0), np.ascontiguousarray(X), Y, None,
-            self.order, 200, _network.SOLVER_CODES["adam"], 0.9, True, 0.9, 0.999,
-            1e-8, np.zeros(1, dtype=np.int64), 1e-4,
-            np.zeros(2) if norms == "on" else None,
-        )
+        grad_norms = np.zeros(2) if norms == "on" else None
+        try:
+            from cymlp import _plans
+        except ImportError:  # cymlp 0.1.0: one EpochRunner of 21 arguments
+            runner = _network.EpochRunner(
+                layout, _layout.Workspace(layout, 200, np.float64, True), params,
+                np.empty_like(params), np.zeros_like(params), np.zeros_like(params),
+                np.zeros(0), X, Y, None, self.order, 200, _network.SOLVER_CODES["adam"],
+                0.9, True, 0.9, 0.999, 1e-8, np.zeros(1, dtype=np.int64), 1e-4, grad_norms)
+            self.run = runner.run
+        else:
+            rule = _plans.adam_rule(np.zeros_like(params), np.zeros_like(params),
+                                    np.zeros(1, dtype=np.int64), 0.9, 0.999, 1e-8)
+            plan = _plans.EpochPlan(layout, params, None, _plans.TrainingSet(layout, X, Y),
+                                    rule, 200, 1e-4, self.order, grad_norms)
+            self.run = lambda learning_rate: _network.train_epoch(plan, learning_rate)
         self.limits = threadpool_limits(1)
 
     def teardown(self, norms):
         self.limits.restore_original_limits()
 
     def time_epoch(self, norms):
-        self.runner.run(1e-3)
+        self.run(1e-3)

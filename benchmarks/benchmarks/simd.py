@@ -17,6 +17,8 @@ The workloads: deep 8x32 tanh, ELU and GELU 20-100-5
 Read the ratios of each row to the widest level of the same fit.
 """
 
+import contextlib
+
 from threadpoolctl import threadpool_limits
 
 from .common import WORKLOADS, ConvergenceWarning  # noqa: F401  (filters the warning)
@@ -31,6 +33,17 @@ FITS = {
 }
 
 
+@contextlib.contextmanager
+def _bound_in_base(module):
+    """The level switch of cymlp 0.1.0 (for asv runs over older commits)."""
+    from cymlp import _base
+    default, _base._network = _base._network, module
+    try:
+        yield
+    finally:
+        _base._network = default
+
+
 class SimdLevels:
     params = [list(FITS), LEVELS]
     param_names = ["fit", "level"]
@@ -38,7 +51,7 @@ class SimdLevels:
 
     def setup(self, fit, level):
         try:
-            from cymlp import _base, _dispatch
+            from cymlp import _dispatch
         except ImportError as exc:
             raise NotImplementedError(str(exc))
         if level not in _dispatch.available_levels():
@@ -47,17 +60,18 @@ class SimdLevels:
         wl = WORKLOADS[workload]
         self.X, self.y = wl.data()
         self.estimator = wl.make_estimator("cymlp").set_params(**extra)
-        # The estimators call the module bound in _base at import: point it
-        # at this level's module for the benchmark, and back in teardown.
-        self.base, self.default = _base, _base._network
-        _base._network = _dispatch.load(level)
+        if hasattr(_dispatch, "using_level"):
+            self.level = _dispatch.using_level(level)
+        else:  # before using_level: the estimators called the module bound in _base
+            self.level = _bound_in_base(_dispatch.load(level))
+        self.level.__enter__()
         self.limits = threadpool_limits(1)
 
     def teardown(self, fit, level):
         if not hasattr(self, "limits"):  # setup skipped this level
             return
         self.limits.restore_original_limits()
-        self.base._network = self.default
+        self.level.__exit__(None, None, None)
 
     def time_fit(self, fit, level):
         self.estimator.fit(self.X, self.y)

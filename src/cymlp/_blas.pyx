@@ -8,15 +8,19 @@ transpose flags stay as they are.
 
 from scipy.linalg.cython_blas cimport dgemm, sgemm
 
-from ._layout cimport blas_int
+from ._boundary cimport blas_int, check_blas_int
 
 
-cdef void gemm(bint trans_a, bint trans_b, int m, int n, int k, floating alpha,
-               const floating* a, int lda, const floating* b, int ldb,
-               floating beta, floating* c, int ldc) noexcept nogil:
-    """C (m, n) = alpha * op(A) @ op(B) + beta * C, row-major, leading dims in elements."""
+cdef void gemm(bint trans_a, bint trans_b, blas_int m, blas_int n, blas_int k, floating alpha,
+               const floating* a, const floating* b, floating beta,
+               floating* c) noexcept nogil:
+    """C (m, n) = alpha * op(A) @ op(B) + beta * C, all row-major and contiguous:
+    A is stored (m, k), or (k, m) transposed; B (k, n), or (n, k) transposed."""
     cdef char ta = b't' if trans_a else b'n'
     cdef char tb = b't' if trans_b else b'n'
+    cdef blas_int lda = max(m if trans_a else k, 1)    # BLAS wants >= 1
+    cdef blas_int ldb = max(k if trans_b else n, 1)
+    cdef blas_int ldc = max(n, 1)
     if m == 0 or n == 0:
         return
     if floating is double:
@@ -44,10 +48,9 @@ def gemm_py(bint trans_a, bint trans_b, double alpha, const floating[:, ::1] a,
                       (k, "gemm_py: the inner dimension"),
                       (a.shape[1], "gemm_py: the leading dimension of a"),
                       (b.shape[1], "gemm_py: the leading dimension of b")):
-        blas_int(dim, what)
+        check_blas_int(dim, what)
     if m == 0 or n == 0:
         return
     with nogil:
-        gemm(trans_a, trans_b, <int> m, <int> n, <int> k, <floating> alpha, &a[0, 0],
-             <int> a.shape[1], &b[0, 0], <int> b.shape[1], <floating> beta, &c[0, 0],
-             <int> c.shape[1])
+        gemm(trans_a, trans_b, <blas_int> m, <blas_int> n, <blas_int> k, <floating> alpha,
+             &a[0, 0], &b[0, 0], <floating> beta, &c[0, 0])

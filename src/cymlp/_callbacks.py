@@ -1,7 +1,5 @@
 """scikit-learn's callback hooks (``sklearn.callback``) around one cymlp fit."""
 
-import numpy as np
-
 
 class FitCallbacks:
     """scikit-learn's callback hooks around one fit: a task per epoch/iteration.
@@ -33,15 +31,13 @@ class FitCallbacks:
         self.task = self.context.subcontext(task_name=name)
         self.task.call_on_fit_task_begin(**self._hook_args())
 
-    def end_task(self, params):
-        """End the open task with the model at ``params``; True asks to stop."""
-        estimator = self.estimator
+    def end_task(self, network, params=None):
+        """End the open task with the model ``network`` (a NetworkState), at
+        ``params`` if given (else at its current parameters); True asks to stop."""
 
         def attributes():
-            flat = np.array(params, dtype=estimator._params_flat.dtype)
-            coefs, intercepts = estimator._layout().views(flat)
-            return {"_params_flat": flat, "_running_flat": estimator._running_flat.copy(),
-                    "coefs_": coefs, "intercepts_": intercepts}
+            fitted = network.with_params(params)
+            return {"_network_state": fitted, **fitted.views()}
 
         task, self.task = self.task, None
         return bool(task.call_on_fit_task_end(**self._hook_args(),

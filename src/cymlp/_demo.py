@@ -1,36 +1,42 @@
-"""The ``python -m cymlp demo`` command: four small experiments with figures.
+"""The ``python -m cymlp demo`` command: four gallery examples, run as a demo.
 
-The experiments themselves live in :mod:`cymlp._experiments`, shared with the
-documentation's gallery; this module runs them and writes their figures:
+The experiments are the documentation's gallery scripts, shipped in
+:mod:`cymlp.examples`, so the demo runs exactly the code the gallery shows:
 
-1. classification -- universal approximation for classes: AND with no
-   hidden layer, XOR with two hidden units, concentric circles with four.
-2. regression -- universal approximation for functions: ``x**2``,
-   ``1/x`` and ``sin x`` on an interval each.
-3. vanishing gradients -- per-layer gradient norms of ten-hidden-layer
-   networks with logistic, tanh, relu (and leaky_relu when available) units.
-4. speed -- fit time of cymlp against scikit-learn's MLP on one
+1. ``plot_decision_boundaries`` -- universal approximation for classes: AND
+   with no hidden layer, XOR with two hidden units, concentric circles with
+   four.
+2. ``plot_function_approximation`` -- universal approximation for functions:
+   ``x**2``, ``1/x`` and ``sin x`` on an interval each.
+3. ``plot_vanishing_gradients`` -- per-layer gradient norms of
+   ten-hidden-layer networks with logistic, tanh, relu and leaky_relu units.
+4. ``plot_speed`` -- fit time of cymlp against scikit-learn's MLP on one
    workload, with the same parameters and seed.
 
-:func:`run` runs them all, writes one or two PNG figures each and returns a
-summary, :func:`format_summary` turns it into the stable stdout report (lines
-``<subject> <metric> <value>``, ``#`` for comments) and :func:`main` is the
-command line.
+:func:`run_example` runs one script (``runpy``, as ``__main__``) and returns
+its ``scores`` (``{subject: {metric: value}}``, a variable every demo script
+defines) and its figures. :func:`run` runs the four, writes their figures as
+PNGs and returns a summary, :func:`format_summary` turns it into the stable
+stdout report (lines ``<subject> <metric> <value>``, ``#`` for comments) and
+:func:`main` is the command line.
 
-The demo uses only cymlp's public API, makes its own data, is deterministic
-(fixed ``random_state`` everywhere) and imports matplotlib lazily, so cymlp
-itself does not depend on it (install ``cymlp[demo]``).
+The demo makes its own data, is deterministic (fixed ``random_state``
+everywhere) and imports matplotlib lazily, so cymlp itself does not depend on
+it (install ``cymlp[demo]``).
 """
 
 import argparse
+import contextlib
+import io
 import os
+import runpy
 import sys
 import tempfile
 import time
+import warnings
+from unittest import mock
 
 import numpy as np
-
-from . import _experiments as ex
 
 DEFAULT_OUT = "cymlp-demo"
 DPI = 100
@@ -113,19 +119,58 @@ def prepare_out_dir(out_dir):
 # Running everything
 # ----------------------------------------------------------------------
 
-# name, what it shows, its fit function, and (plot function, PNG name) pairs.
+# name, what it shows, its script in cymlp.examples, and the PNG names of the
+# figures the script draws, in the order it draws them.
 EXPERIMENTS = [
-    ("classification", "AND, XOR and circles", ex.fit_classification,
-     [(ex.plot_decision_boundaries, "classification.png"),
-      (ex.plot_xor_hidden, "xor_hidden.png")]),
-    ("regression", "x^2, 1/x and sin x", ex.fit_regression,
-     [(ex.plot_regression, "regression.png")]),
+    ("classification", "AND, XOR and circles", "plot_decision_boundaries",
+     ["classification.png", "xor_hidden.png"]),
+    ("regression", "x^2, 1/x and sin x", "plot_function_approximation",
+     ["regression.png"]),
     ("vanishing_gradients", "10 hidden layers, gradient norm per layer",
-     ex.fit_vanishing_gradients,
-     [(ex.plot_vanishing_gradients, "vanishing_gradients.png")]),
-    ("speed", "cymlp against scikit-learn, fit time", ex.fit_speed,
-     [(ex.plot_speed, "speed.png")]),
+     "plot_vanishing_gradients", ["vanishing_gradients.png"]),
+    ("speed", "cymlp against scikit-learn, fit time", "plot_speed",
+     ["speed.png"]),
 ]
+
+# "1" while a script runs in a quick demo, "" otherwise: the scripts whose
+# workload has a quick size read it, in a block the gallery does not show.
+QUICK_ENV = "CYMLP_DEMO_QUICK"
+
+
+def run_example(script, quick=False):
+    """Run the gallery script ``cymlp.examples.<script>`` as ``__main__``.
+
+    The script runs on one BLAS thread, its printed output is discarded (the
+    demo's stdout is its summary) and the warning filters it sets are undone
+    afterwards. Pyplot draws off-screen unless it was imported before.
+
+    Parameters
+    ----------
+    script : str
+        The module name in :mod:`cymlp.examples`, e.g. ``"plot_speed"``.
+    quick : bool, default=False
+        Run with :data:`QUICK_ENV` set: smaller data and fewer epochs.
+
+    Returns
+    -------
+    scores : dict
+        The script's ``scores`` variable, ``{subject: {metric: value}}``.
+    figures : list of matplotlib.figure.Figure
+        The figures the script drew, in order; the caller closes them.
+    """
+    _matplotlib()
+    import matplotlib.pyplot as plt
+    from threadpoolctl import threadpool_limits
+
+    plt.close("all")
+    with (
+        mock.patch.dict(os.environ, {QUICK_ENV: "1" if quick else ""}),
+        warnings.catch_warnings(),
+        threadpool_limits(limits=1, user_api="blas"),
+        contextlib.redirect_stdout(io.StringIO()),
+    ):
+        namespace = runpy.run_module(f"cymlp.examples.{script}", run_name="__main__")
+    return namespace["scores"], [plt.figure(n) for n in plt.get_fignums()]
 
 
 def theory_checks(scores):
@@ -175,16 +220,16 @@ def _error(message):
 def run(out_dir=DEFAULT_OUT, quick=False, progress=True):
     """Run the four experiments and write their figures into ``out_dir``.
 
-    Each experiment fits on one BLAS thread with ConvergenceWarnings silenced
-    (see :mod:`cymlp._experiments`); the seconds reported include drawing
-    and writing its figures.
+    Each experiment is a gallery script, run by :func:`run_example`; the
+    seconds reported include drawing and writing its figures.
 
     Parameters
     ----------
     out_dir : str or path-like, default='cymlp-demo'
         Directory for the PNG figures, created if needed.
     quick : bool, default=False
-        Smaller data and fewer epochs (about four times faster).
+        Smaller data and fewer epochs where the script has a quick size
+        (vanishing gradients and speed).
     progress : bool, default=True
         Print a line per experiment to stderr.
 
@@ -199,19 +244,31 @@ def run(out_dir=DEFAULT_OUT, quick=False, progress=True):
     ------
     DemoError
         If ``out_dir`` cannot be written or matplotlib is missing.
+    RuntimeError
+        If a script does not draw the figures :data:`EXPERIMENTS` names.
     """
     _matplotlib()
+    import matplotlib.pyplot as plt
+
     out_dir = prepare_out_dir(out_dir)
     scores, figures, seconds = {}, [], {}
-    for i, (name, what, fit, plots) in enumerate(EXPERIMENTS, 1):
+    for i, (name, what, script, filenames) in enumerate(EXPERIMENTS, 1):
         if progress:
             _log(f"[{i}/{len(EXPERIMENTS)}] {name}: {what} ...", end="")
         start = time.perf_counter()
-        result = fit(quick=quick)
-        for plot, filename in plots:
-            figures.append(_save(plot(result, pyplot=False), out_dir, filename))
+        script_scores, drawn = run_example(script, quick=quick)
+        try:
+            if len(drawn) != len(filenames):
+                raise RuntimeError(
+                    f"cymlp.examples.{script} drew {len(drawn)} figures, "
+                    f"the demo names {len(filenames)}"
+                )
+            for fig, filename in zip(drawn, filenames):
+                figures.append(_save(fig, out_dir, filename))
+        finally:
+            plt.close("all")
         seconds[name] = time.perf_counter() - start
-        scores.update(result["scores"])
+        scores.update(script_scores)
         if progress:
             _log(f" {seconds[name]:.1f} s")
     return {

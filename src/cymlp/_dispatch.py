@@ -12,8 +12,11 @@ and only the chosen module is imported.
 
 ``CYMLP_SIMD=baseline|avx2|avx512|native`` forces a level; a level this
 build or this CPU lacks is refused with an error naming what is missing.
+The rest of cymlp reads the chosen module as ``_dispatch.network`` at each
+call; ``using_level`` switches it for a block (benchmarks and tests).
 """
 
+import contextlib
 import importlib
 import os
 
@@ -64,6 +67,23 @@ def choose_level(requested=None):
 def load(level):
     """The network module built for ``level`` (imported on first use)."""
     return importlib.import_module(f".{MODULES[level]}", __package__)
+
+
+@contextlib.contextmanager
+def using_level(level):
+    """Run cymlp on the kernels of ``level`` inside the ``with`` block.
+
+    For benchmarks and tests that compare levels in one process: it switches
+    the module for every thread of the process, so nothing else may fit or
+    predict meanwhile.
+    """
+    global network
+    previous = network
+    network = load(choose_level(level))
+    try:
+        yield network
+    finally:
+        network = previous
 
 
 LEVEL = choose_level()

@@ -51,7 +51,3 @@ cdef class Workspace:
     cdef readonly Py_ssize_t itemsize
     cdef readonly Layout layout      # the Layout its buffers are sized for
 
-
-# Size checks shared by the Python entry points (see _layout.pyx).
-cdef Py_ssize_t blas_int(object n, str what) except -1
-cdef Py_ssize_t checked_nbytes(object n_elements, Py_ssize_t itemsize, str what) except -1

@@ -12,10 +12,9 @@ of rows (the batch size, or every sample for L-BFGS): layer l's buffers
 start at ``capacity * cum[l]``, where ``cum[l]`` is the number of units in
 the layers before l, input excluded.
 
-Both check their sizes before allocating: every dimension that reaches BLAS
-(units, rows) must fit its 32-bit ``int``, and every buffer's byte size is
-computed with Python integers, so a request too large raises ValueError
-instead of wrapping around to a small allocation.
+Both check their sizes before allocating (with ``_boundary``'s checks):
+every dimension that reaches BLAS (units, rows) must fit ``blas_int``, and no
+buffer's byte size may overflow.
 """
 
 import numpy as np
@@ -23,34 +22,13 @@ import numpy as np
 from libc.stdlib cimport malloc, calloc, free
 from libc.string cimport memset
 from libc.stdint cimport uint64_t
-from libc.limits cimport INT_MAX
-from cpython.pyport cimport PY_SSIZE_T_MAX
 
+from ._boundary cimport check_blas_int, checked_nbytes
 from ._activations cimport needs_input, ACT_PRELU
 from ._activations import ACTIVATION_CODES
 from ._losses import HEAD_CODES
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-
-
-cdef Py_ssize_t blas_int(object n, str what) except -1:
-    """``n`` checked to fit a BLAS dimension (a C int: at most 2**31 - 1)."""
-    if not 0 <= n <= INT_MAX:
-        raise ValueError(
-            f"{what} is {n}, but BLAS (scipy.linalg.cython_blas) takes 32-bit "
-            f"dimensions: at most 2**31 - 1 = {INT_MAX}")
-    return n
-
-
-cdef Py_ssize_t checked_nbytes(object n_elements, Py_ssize_t itemsize,
-                               str what) except -1:
-    """Bytes of a buffer of ``n_elements`` items, computed without overflow."""
-    nbytes = n_elements * itemsize    # Python ints: exact
-    if nbytes > PY_SSIZE_T_MAX:
-        raise ValueError(
-            f"{what} would hold {n_elements} values of {itemsize} bytes, more than "
-            f"the {PY_SSIZE_T_MAX} bytes a buffer can address")
-    return nbytes
 
 
 cdef class Layout:
@@ -69,7 +47,7 @@ cdef class Layout:
         for l in range(L):
             if units[l] < 1:
                 raise ValueError(f"layer {l} has {units[l]} units; every layer needs >= 1")
-            blas_int(units[l], f"layer {l}'s number of units")
+            check_blas_int(units[l], f"layer {l}'s number of units")
         # every offset below is at most this many values (weights, biases,
         # PReLU slopes, batch-norm scale and shift), so none can overflow
         checked_nbytes(sum(a * b for a, b in zip(units, units[1:])) + 4 * sum(units[1:]),
@@ -218,7 +196,7 @@ cdef class Workspace:
         self.itemsize = np.dtype(dtype).itemsize
         self.layout = layout
         # the batch's rows are a GEMM dimension
-        blas_int(capacity, "the workspace capacity (rows per batch, or all rows for L-BFGS)")
+        check_blas_int(capacity, "the workspace capacity (rows per batch, or all rows for L-BFGS)")
         cdef Py_ssize_t rows = max(capacity, 1)
         cdef Py_ssize_t n_out = layout.c.units[layout.c.n_layers - 1]
         cdef Py_ssize_t block = checked_nbytes(rows * layout.c.width, self.itemsize,

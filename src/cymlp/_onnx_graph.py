@@ -40,8 +40,8 @@ class OnnxExportError(ValueError):
 
 def check_exportable(model):
     """Fitted, and every layer's activation one the graph knows."""
-    check_is_fitted(model, "_params_flat")
-    for name in model._config["activations"]:
+    check_is_fitted(model, "_network_state")
+    for name in model._network_state.activations:
         if name not in ("identity", "leaky_relu", "prelu", "elu", "gelu", *_SIMPLE):
             raise OnnxExportError(
                 f"cannot export {type(model).__name__} to ONNX: no ONNX graph for "
@@ -169,7 +169,6 @@ class _Graph:
 
     def activation(self, name, z, layer):
         """The hidden activation ``name`` of hidden layer ``layer`` applied to z."""
-        config = self.model._config
         if name == "identity":
             return z
         if name in _SIMPLE:
@@ -177,7 +176,7 @@ class _Graph:
         if name in ("leaky_relu", "prelu"):
             # a slope tensor, not LeakyRelu's float32 attribute: exact in float64
             slopes = (self.model.prelu_slopes_[layer] if name == "prelu"
-                      else [config["negative_slope"]])
+                      else [self.model._network_state.negative_slope])
             slopes = self.const("slopes", slopes)
             if self.dtype == np.float32:
                 return self.node("PRelu", [z, slopes])
@@ -227,7 +226,7 @@ class _Graph:
         """The output layer's values: ``_forward_pass_fast`` in ONNX."""
         model = self.model
         x = self.node("Cast", [input_name], to=self.proto)
-        activations = model._config["activations"]
+        activations = model._network_state.activations
         for i in range(model.n_layers_ - 1):
             x = self.layer(x, i, bn_mode)
             if i < len(activations):

@@ -4,11 +4,15 @@
 # Authors: The scikit-learn developers
 # SPDX-License-Identifier: BSD-3-Clause
 # (full text, and cymlp's own notice, in LICENSE)
-"""State of the stochastic optimizers between epochs, and their schedules.
+"""The stochastic optimizers between epochs: their state and learning-rate schedules.
 
-The steps themselves run in ``_optimizers.pyx`` inside the epoch loop; these
-objects hold what outlives an epoch (velocities or moments, the step counter,
-the learning rate) and apply scikit-learn's end-of-epoch rules.
+The steps themselves run inside the epoch loop (``_optimizers.pxd``); these
+objects hold what outlives an epoch (velocities or moments, Adam's step
+counter, the learning rate), hand the kernels their step rule
+(``step_rule``) and apply scikit-learn's end-of-epoch rules. They share
+scikit-learn's optimizer interface (``BaseOptimizer`` in its
+``_stochastic_optimizers``): ``iteration_ends`` after each epoch,
+``trigger_stopping`` when the loss stops improving.
 
 As in scikit-learn, an optimizer is built once per ``fit`` (or by the first
 ``partial_fit``) and keeps the hyperparameters it was built with: a
@@ -16,39 +20,56 @@ As in scikit-learn, an optimizer is built once per ``fit`` (or by the first
 """
 
 import math
+from abc import ABC, abstractmethod
 
 import numpy as np
 
-from ._dispatch import network
-
-SOLVER_CODES = network.SOLVER_CODES
+from . import _plans
 
 
-class SGDState:
+class BaseOptimizer(ABC):
+    """The learning rate, and scikit-learn's default end-of-epoch rules."""
+
+    def __init__(self, learning_rate_init):
+        self.learning_rate_init = learning_rate_init
+        self.learning_rate = float(learning_rate_init)
+
+    @abstractmethod
+    def step_rule(self):
+        """The step rule the epoch loop runs (``_plans.sgd_rule`` or ``adam_rule``)."""
+
+    def epoch_learning_rate(self):
+        """The learning rate of the next epoch's steps."""
+        return self.learning_rate
+
+    def iteration_ends(self, time_step):
+        """Update the schedule after an epoch (``time_step``: samples seen)."""
+
+    def trigger_stopping(self, msg, verbose):
+        """True to stop training now that the loss stopped improving."""
+        if verbose:
+            print(msg + " Stopping.")
+        return True
+
+
+class SGDState(BaseOptimizer):
     """Velocities and learning-rate schedule of SGD with (Nesterov) momentum."""
 
     def __init__(self, n_params, dtype, learning_rate_init, lr_schedule, momentum,
                  nesterov, power_t):
-        self.learning_rate_init = learning_rate_init
-        self.learning_rate = float(learning_rate_init)
+        super().__init__(learning_rate_init)
         self.lr_schedule = lr_schedule
         self.momentum = momentum
         self.nesterov = nesterov
         self.power_t = power_t
         self.velocity = np.zeros(n_params, dtype=dtype)
-        self.t = np.zeros(1, dtype=np.int64)  # unused by SGD, kept for one signature
 
-    def kernel_args(self):
-        """(solver code, state1, state2) for the epoch loop."""
-        return SOLVER_CODES["sgd"], self.velocity, self.velocity[:0]
+    def __setstate__(self, state):
+        state.pop("t", None)   # an unused counter that cymlp 0.1.0 kept and saved
+        self.__dict__.update(state)
 
-    def kernel_hyperparameters(self):
-        """(momentum, nesterov, beta_1, beta_2, epsilon); Adam's are unused."""
-        return self.momentum, self.nesterov, 0.0, 0.0, 1.0
-
-    def epoch_learning_rate(self):
-        """The learning rate of the next epoch's steps."""
-        return self.learning_rate
+    def step_rule(self):
+        return _plans.sgd_rule(self.velocity, self.momentum, self.nesterov)
 
     def iteration_ends(self, time_step):
         """Apply the 'invscaling' schedule after an epoch."""
@@ -62,9 +83,7 @@ class SGDState:
     def trigger_stopping(self, msg, verbose):
         """True to stop; with 'adaptive', divide the learning rate by 5 instead."""
         if self.lr_schedule != "adaptive":
-            if verbose:
-                print(msg + " Stopping.")
-            return True
+            return super().trigger_stopping(msg, verbose)
         if self.learning_rate <= 1e-6:
             if verbose:
                 print(msg + " Learning rate too small. Stopping.")
@@ -75,25 +94,20 @@ class SGDState:
         return False
 
 
-class AdamState:
+class AdamState(BaseOptimizer):
     """First and second moments and the step counter of Adam."""
 
     def __init__(self, n_params, dtype, learning_rate_init, beta_1, beta_2, epsilon):
-        self.learning_rate_init = learning_rate_init
-        self.learning_rate = float(learning_rate_init)
+        super().__init__(learning_rate_init)
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.moments = np.zeros((2, n_params), dtype=dtype)
-        self.t = np.zeros(1, dtype=np.int64)
+        self.t = np.zeros(1, dtype=np.int64)   # steps taken (the kernel counts them)
 
-    def kernel_args(self):
-        """(solver code, state1, state2) for the epoch loop."""
-        return SOLVER_CODES["adam"], self.moments[0], self.moments[1]
-
-    def kernel_hyperparameters(self):
-        """(momentum, nesterov, beta_1, beta_2, epsilon); SGD's are unused."""
-        return 0.0, False, self.beta_1, self.beta_2, self.epsilon
+    def step_rule(self):
+        return _plans.adam_rule(self.moments[0], self.moments[1], self.t, self.beta_1,
+                                self.beta_2, self.epsilon)
 
     def epoch_learning_rate(self):
         """Adam's base rate; the kernel applies the bias corrections per step."""
@@ -108,12 +122,6 @@ class AdamState:
                 * math.sqrt(1 - self.beta_2**t)
                 / (1 - self.beta_1**t)
             )
-
-    def trigger_stopping(self, msg, verbose):
-        """Adam always stops when the loss stops improving."""
-        if verbose:
-            print(msg + " Stopping.")
-        return True
 
 
 def make_optimizer(estimator, n_params, dtype):

@@ -4,7 +4,7 @@
 # compiles its own copy with its own flags (the network's SIMD variants, see
 # _dispatch.py); the .pyx keeps the module docstring and test entry points.
 from cython cimport floating
-from libc.math cimport sqrt, sqrtf
+from libc.math cimport pow, sqrt, sqrtf
 
 cdef extern from "<float.h>":
     const float FLT_TRUE_MIN
@@ -55,3 +55,39 @@ cdef inline void adam_step(floating* params, const floating* grads, floating* m,
             params[i] = params[i] + neg_step * mi / (sqrtf(vi) + eps)
         else:
             params[i] = params[i] + neg_step * mi / (sqrt(vi) + eps)
+
+
+cdef enum:
+    RULE_SGD = 0
+    RULE_ADAM = 1
+
+
+cdef struct StepRule:
+    # One optimizer's step: its kind, hyperparameters and state buffers (of the
+    # parameters' dtype and length), bound once per fit by the epoch plan.
+    int kind                 # RULE_SGD or RULE_ADAM
+    double momentum          # SGD
+    bint nesterov            # SGD
+    double beta_1            # Adam
+    double beta_2            # Adam
+    double epsilon           # Adam
+    void* state1             # IN/OUT: SGD's velocity, or Adam's first moment
+    void* state2             # IN/OUT: Adam's second moment (NULL for SGD)
+    long long* t             # IN/OUT: Adam's step counter (NULL for SGD)
+
+
+cdef inline void optimizer_step(StepRule* rule, floating* params, const floating* grads,
+                                Py_ssize_t size, double learning_rate) noexcept nogil:
+    """One step of ``rule`` over the flat buffer. Adam counts the step and
+    applies its bias corrections to the learning rate, as scikit-learn does:
+    lr * sqrt(1 - beta_2^t) / (1 - beta_1^t) at step t."""
+    cdef double step
+    if rule.kind == RULE_ADAM:
+        rule.t[0] += 1
+        step = (learning_rate * sqrt(1 - pow(rule.beta_2, <double> rule.t[0]))
+                / (1 - pow(rule.beta_1, <double> rule.t[0])))
+        adam_step(params, grads, <floating*> rule.state1, <floating*> rule.state2, size,
+                  step, rule.beta_1, rule.beta_2, rule.epsilon)
+    else:
+        sgd_step(params, grads, <floating*> rule.state1, size, learning_rate,
+                 rule.momentum, rule.nesterov)
