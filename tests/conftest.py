@@ -1,6 +1,8 @@
 """Shared test configuration: hypothesis profiles, the opt-in ``slow`` marker,
-and the ``fit_interrupted`` fixture (a fit that receives Ctrl-C once it has
-made the progress a test asks for).
+the ``quiet`` fixture (short fits without their ConvergenceWarning) and the
+``fit_interrupted`` fixture (a fit that receives Ctrl-C once it has made the
+progress a test asks for). The shared datasets are in ``datasets.py``, the
+kernel calls in ``kernel_calls.py``.
 
 Tests marked ``slow`` are skipped unless pytest is given a marker expression:
 ``python -m pytest tests`` skips them (reported as skipped, with the reason),
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 
 import pytest
 from hypothesis import HealthCheck, settings
+from sklearn.exceptions import ConvergenceWarning
 
 _SUPPRESSED = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
 
@@ -57,6 +60,17 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.get_closest_marker("slow") is not None:
             item.add_marker(skip)
+
+
+@pytest.fixture
+def quiet():
+    """Silence ConvergenceWarning: the tests' fits are short on purpose.
+
+    Use it for a whole file with ``pytestmark = pytest.mark.usefixtures("quiet")``.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
 
 
 @dataclass

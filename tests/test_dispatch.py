@@ -256,7 +256,7 @@ def test_show_config_names_the_level_and_versions(capsys):
     assert f"cpu runs  {', '.join(cymlp._cpu.cpu_levels())}\n" in out
     for name, module in (("numpy", numpy), ("scipy", scipy), ("scikit-learn", sklearn)):
         assert f"{name}" in out and module.__version__ in out
-    assert f"cymlp" in out and cymlp.__version__ in out
+    assert "cymlp" in out and cymlp.__version__ in out
     assert "native-simd" in out and "sanitizers" in out and "cython-debug" in out
     proc = _run_at(_dispatch.LEVEL, "-m", "cymlp", "info")
     assert proc.returncode == 0, proc.stderr

@@ -237,35 +237,6 @@ def test_batch_norm_uses_running_statistics(data):
                                rtol=1e-8)
 
 
-@pytest.mark.parametrize("scheme", ["glorot_uniform", "glorot_normal", "he_uniform",
-                                    "he_normal"])
-def test_weight_init_schemes(scheme):
-    X = np.zeros((10, 400))
-    y = np.arange(10) % 2
-    clf = MLPClassifier(hidden_layer_sizes=(300,), weight_init=scheme, max_iter=1,
-                        learning_rate_init=1e-12, random_state=0).fit(X, y)
-    w = clf.coefs_[0]
-    fan_in, fan_out = w.shape
-    expected_std = {
-        "glorot_uniform": np.sqrt(6 / (fan_in + fan_out)) / np.sqrt(3),
-        "glorot_normal": np.sqrt(2 / (fan_in + fan_out)),
-        "he_uniform": np.sqrt(6 / fan_in) / np.sqrt(3),
-        "he_normal": np.sqrt(2 / fan_in),
-    }[scheme]
-    assert abs(w.std() / expected_std - 1) < 0.02
-    if scheme.endswith("uniform"):
-        assert np.abs(w).max() <= expected_std * np.sqrt(3)
-    assert np.abs(clf.intercepts_[0]).max() < 1e-9
-
-
-def test_weight_init_auto_is_scikit_learns(data):
-    from sklearn.neural_network import MLPClassifier as SkMLP
-    X, y = data
-    ours = MLPClassifier(hidden_layer_sizes=(7,), max_iter=1, random_state=3).fit(X, y)
-    theirs = SkMLP(hidden_layer_sizes=(7,), max_iter=1, random_state=3).fit(X, y)
-    np.testing.assert_allclose(ours.coefs_[0], theirs.coefs_[0], rtol=1e-12)
-
-
 def test_class_weight_shifts_predictions(data):
     X, y = data
     kw = dict(hidden_layer_sizes=(16,), max_iter=60, random_state=0)

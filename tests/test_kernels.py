@@ -10,10 +10,9 @@ import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.neural_network._base import ACTIVATIONS, LOSS_FUNCTIONS
-from sklearn.neural_network._stochastic_optimizers import AdamOptimizer, SGDOptimizer
 
 import kernel_calls
-from cymlp import _activations, _blas, _layout, _losses, _optimizers, _plans
+from cymlp import _activations, _blas, _layout, _losses, _plans
 from cymlp._dispatch import network as _network
 
 HIDDEN = ["identity", "logistic", "tanh", "relu"]
@@ -299,90 +298,9 @@ def test_loss_delta_shape_errors():
 # --------------------------------------------------------------------------
 
 
-def _split(flat, sizes):
-    return np.split(flat, np.cumsum(sizes)[:-1])
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("nesterov", [False, True])
-@pytest.mark.parametrize("momentum", [0.0, 0.9])
-def test_sgd_update_matches_sklearn(momentum, nesterov, dtype):
-    rng = np.random.RandomState(8)
-    sizes = [12, 6, 3]
-    params = rng.randn(sum(sizes)).astype(dtype)
-    ref_params = [p.copy() for p in _split(params.copy(), sizes)]
-    velocity = np.zeros_like(params)
-    lr = 0.05
-    opt = SGDOptimizer(ref_params, learning_rate_init=lr, lr_schedule="constant",
-                       momentum=momentum, nesterov=nesterov)
-    for _ in range(5):
-        grads = rng.randn(params.size).astype(dtype)
-        opt.update_params(ref_params, _split(grads, sizes))
-        _optimizers.sgd_update(params, grads, velocity, lr, momentum, nesterov)
-    rtol = 1e-6 if dtype == np.float32 else 1e-14
-    assert_allclose(params, np.concatenate(ref_params), rtol=rtol, atol=rtol)
-    assert_allclose(velocity, np.concatenate(opt.velocities), rtol=rtol, atol=rtol)
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_adam_update_matches_sklearn(dtype):
-    rng = np.random.RandomState(9)
-    sizes = [10, 5, 2]
-    params = rng.randn(sum(sizes)).astype(dtype)
-    ref_params = [p.copy() for p in _split(params.copy(), sizes)]
-    m, v = np.zeros_like(params), np.zeros_like(params)
-    lr, b1, b2, eps = 0.01, 0.8, 0.99, 1e-7
-    opt = AdamOptimizer(ref_params, lr, b1, b2, eps)
-    for t in range(1, 8):
-        grads = rng.randn(params.size).astype(dtype)
-        opt.update_params(ref_params, _split(grads, sizes))
-        step = lr * np.sqrt(1 - b2**t) / (1 - b1**t)
-        _optimizers.adam_update(params, grads, m, v, step, b1, b2, eps)
-    rtol = 1e-5 if dtype == np.float32 else 1e-14
-    assert_allclose(params, np.concatenate(ref_params), rtol=rtol, atol=rtol)
-    assert_allclose(m, np.concatenate(opt.ms), rtol=rtol, atol=rtol)
-    assert_allclose(v, np.concatenate(opt.vs), rtol=rtol, atol=rtol)
-
-
-def test_optimizer_length_errors():
-    a, b = np.zeros(3), np.zeros(4)
-    with pytest.raises(ValueError):
-        _optimizers.sgd_update(a, b, a.copy(), 0.1, 0.9, True)
-    with pytest.raises(ValueError):
-        _optimizers.adam_update(a, a.copy(), a.copy(), b, 0.1, 0.9, 0.999, 1e-8)
-
-
 # --------------------------------------------------------------------------
 # The network: layout, full loss and gradient
 # --------------------------------------------------------------------------
-
-
-def test_layout_offsets_and_views():
-    units = [4, 5, 3, 2]
-    layout = _layout.Layout(units, ["tanh", "relu"], "log_loss")
-    n_coef = 4 * 5 + 5 * 3 + 3 * 2
-    assert layout.n_coef == n_coef
-    assert layout.n_params == n_coef + 5 + 3 + 2
-    params = np.arange(layout.n_params, dtype=np.float64)
-    coefs, intercepts = layout.views(params)
-    assert [c.shape for c in coefs] == [(4, 5), (5, 3), (3, 2)]
-    assert [b.shape for b in intercepts] == [(5,), (3,), (2,)]
-    # scikit-learn's _pack order: every weight matrix, then every bias
-    packed = np.hstack([a.ravel() for a in coefs + intercepts])
-    assert_allclose(packed, params)
-    for view in coefs + intercepts:
-        assert np.shares_memory(view, params)
-    coefs[1][0, 0] = -1.0
-    assert params[20] == -1.0
-
-
-def test_layout_rejects_bad_shapes():
-    with pytest.raises(ValueError):
-        _layout.Layout([3], [], "squared_error")
-    with pytest.raises(ValueError):
-        _layout.Layout([3, 4, 1], [], "squared_error")
-    with pytest.raises(KeyError):
-        _layout.Layout([3, 4, 1], ["relu"], "hinge")
 
 
 def _net_problem(head, n_out, rng, n=7, n_features=4):

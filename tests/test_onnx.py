@@ -9,7 +9,6 @@ Erf and Gelu (scipy's erf).
 
 import subprocess
 import sys
-import warnings
 
 import numpy as np
 import pytest
@@ -35,11 +34,7 @@ ACTIVATIONS = ["identity", "logistic", "tanh", "relu", "leaky_relu", "prelu", "e
 DTYPES = [np.float32, np.float64]
 
 
-@pytest.fixture(autouse=True)
-def _quiet():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # short fits: ConvergenceWarning
-        yield
+pytestmark = pytest.mark.usefixtures("quiet")
 
 
 def _data(n_classes=3, n=120, seed=0):

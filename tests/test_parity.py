@@ -6,7 +6,6 @@ predictions. Two deliberate differences are tested as behaviour at the end.
 """
 
 import re
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +14,6 @@ import scipy.sparse as sp
 import sklearn.neural_network as skn
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import make_classification, make_multilabel_classification
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Ridge
 from sklearn.preprocessing import StandardScaler
 
@@ -24,11 +22,7 @@ import cymlp
 N_SAMPLES = 240
 
 
-@pytest.fixture(autouse=True)
-def _quiet():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
+pytestmark = pytest.mark.usefixtures("quiet")
 
 
 def _X(seed=0, n=N_SAMPLES, d=8):

@@ -25,6 +25,7 @@ from numpy.testing import assert_array_equal
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
+import datasets
 from cymlp import MLPClassifier, MLPRegressor
 from cymlp._state import VIEW_ATTRIBUTES
 
@@ -34,24 +35,6 @@ pytestmark = [
 ]
 
 NON_FINITE = "non-finite parameter weights"
-
-
-def data(kind="multiclass", n=120, d=6, seed=0):
-    rng = np.random.RandomState(seed)
-    X = rng.randn(n, d)
-    if kind == "multiclass":
-        y = np.digitize(X[:, 0] + 0.5 * X[:, 1], [-0.5, 0.5])
-    elif kind == "binary":
-        y = (X[:, 0] > 0).astype(int)
-    elif kind == "multilabel":
-        y = np.c_[X[:, 0] > 0, X[:, 1] > 0, X[:, 0] + X[:, 2] > 0].astype(int)
-    elif kind == "multi-output":
-        y = X[:, :3] @ rng.randn(3, 3)
-    elif kind == "poisson":
-        y = rng.poisson(np.exp(0.3 * X[:, 0])).astype(float)
-    else:
-        y = X[:, 0] - 2 * X[:, 1] + 0.1 * rng.randn(n)
-    return X, y
 
 
 # --------------------------------------------------------------------------
@@ -151,7 +134,7 @@ def make(name, **extra):
     cls, kind, params = STOCHASTIC_KINDS[name]
     params = dict(dict(hidden_layer_sizes=(5,), max_iter=4, random_state=0), **params,
                   **extra)
-    X, y = data(kind)
+    X, y = datasets.make(kind)
     if name == "float32":
         X = X.astype(np.float32)
     return cls, params, X, y
@@ -244,7 +227,7 @@ def test_lbfgs_fit_with_non_finite_loss_is_refused_and_rolled_back():
     # stay finite; its loss does not (squares of 1e300 overflow). The fit
     # returns with loss_ = nan and n_iter_ = 0 over the warm-started model.
     # Expected, as for the stochastic solvers: ValueError, nothing changed.
-    X, y = data("regression")
+    X, y = datasets.make("regression")
     est = MLPRegressor(hidden_layer_sizes=(5,), solver="lbfgs", max_iter=20,
                        warm_start=True, random_state=0).fit(X, y)
     snapshot = copy.deepcopy(est)
@@ -298,7 +281,7 @@ PICKLE_KINDS = {
 
 def fitted(kind):
     est, data_kind, dtype, sparse = PICKLE_KINDS[kind]()
-    X, y = data(data_kind)
+    X, y = datasets.make(data_kind)
     X = X.astype(dtype)
     if sparse:
         X = sp.csr_matrix(X)
@@ -390,7 +373,7 @@ def test_round_trip_keeps_training_identically(kind, how, tmp_path):
 
 
 def test_round_trip_of_a_partial_fit_model_keeps_its_optimizer():
-    X, y = data("regression")
+    X, y = datasets.make("regression")
     est = MLPRegressor(hidden_layer_sizes=(5,), solver="sgd", learning_rate="invscaling",
                        random_state=0)
     for _ in range(3):

@@ -4,14 +4,13 @@ The only types skops reports as untrusted are cymlp's estimators and its
 optimizer state classes (the names the README tells users to trust).
 """
 
-import warnings
 
 import numpy as np
 import pytest
-from sklearn.datasets import make_classification
 
 sio = pytest.importorskip("skops.io")
 
+import datasets  # noqa: E402
 from cymlp import MLPClassifier, MLPRegressor  # noqa: E402
 
 CYMLP_TYPES = {
@@ -32,23 +31,14 @@ EXTRAS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _quiet():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # short fits: ConvergenceWarning
-        yield
+pytestmark = pytest.mark.usefixtures("quiet")
 
 
 def _data(kind):
-    X, y = make_classification(80, n_features=5, n_informative=4, n_redundant=0,
-                               n_classes=3, random_state=0)
-    if kind == "multiclass":
+    X, y = datasets.make(kind, n=80, d=5)
+    if kind == "multiclass":  # string labels
         return X, np.array(["a", "b", "c"])[y]
-    if kind == "multilabel":
-        return X, np.c_[y == 0, y == 1, y != 1].astype(int)
-    if kind == "poisson":
-        return X, np.exp(X[:, :2] / 3)
-    return X, X[:, 0] - 2 * X[:, 1]
+    return X, y
 
 
 def _round_trip(model):

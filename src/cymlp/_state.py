@@ -70,15 +70,16 @@ def kernel_input(X, dtype):
     Casting float64 data for a float32 model must not turn values beyond
     float32's range into inf: that is a ValueError.
     """
-    if sp.issparse(X):
-        X = X.tocsr()
-        if X.nnz >= np.iinfo(np.int32).max or X.shape[1] >= np.iinfo(np.int32).max:
-            raise ValueError("sparse X is too large: cymlp needs 32-bit sparse indices")
-        data = np.ascontiguousarray(X.data, dtype=dtype)
-        converted = (data, np.ascontiguousarray(X.indices, dtype=np.int32),
-                     np.ascontiguousarray(X.indptr, dtype=np.int32))
-    else:
-        data = converted = np.ascontiguousarray(X, dtype=dtype)
+    with np.errstate(over="ignore"):   # an overflow is refused below, by name
+        if sp.issparse(X):
+            X = X.tocsr()
+            if X.nnz >= np.iinfo(np.int32).max or X.shape[1] >= np.iinfo(np.int32).max:
+                raise ValueError("sparse X is too large: cymlp needs 32-bit sparse indices")
+            data = np.ascontiguousarray(X.data, dtype=dtype)
+            converted = (data, np.ascontiguousarray(X.indices, dtype=np.int32),
+                         np.ascontiguousarray(X.indptr, dtype=np.int32))
+        else:
+            data = converted = np.ascontiguousarray(X, dtype=dtype)
     if data.dtype != (X.data if sp.issparse(X) else X).dtype and not np.isfinite(data).all():
         raise ValueError(
             "Input X has values beyond the range of float32, the dtype this model "
