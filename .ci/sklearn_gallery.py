@@ -185,7 +185,11 @@ def compare(name, family, ref, est):
 
 
 def main():
-    work = Path(tempfile.mkdtemp(prefix="sklearn-gallery-"))
+    with tempfile.TemporaryDirectory(prefix="sklearn-gallery-") as tmp:
+        run_all(Path(tmp))
+
+
+def run_all(work):
     sdist = Path(sys.argv[1]) if len(sys.argv) > 1 else fetch_sdist(work / SDIST)
     sources = read_examples(sdist)
     failures = []
