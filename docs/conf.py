@@ -64,6 +64,9 @@ numpydoc_validation_exclude = {
     r"\.set_callbacks$",
     r"\.__\w+__$",
     r"\._\w+$",
+    # Python's own BaseException methods, inherited by InconsistentVersionWarning
+    r"\.add_note$",
+    r"\.with_traceback$",
 }
 
 intersphinx_mapping = {
