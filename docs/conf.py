@@ -64,8 +64,7 @@ numpydoc_validation_exclude = {
     r"\.set_callbacks$",
     r"\.__\w+__$",
     r"\._\w+$",
-    # BaseException's own methods, inherited by InconsistentVersionWarning
-    # (their docstrings are Python's, and differ between Python versions)
+    # Python's own BaseException methods, inherited by InconsistentVersionWarning
     r"\.add_note$",
     r"\.with_traceback$",
 }

@@ -1,8 +1,9 @@
 """Shared test configuration: hypothesis profiles, the opt-in ``slow`` marker,
 the ``quiet`` fixture (short fits without their ConvergenceWarning) and the
 ``fit_interrupted`` fixture (a fit that receives Ctrl-C once it has made the
-progress a test asks for). The shared datasets are in ``datasets.py``, the
-kernel calls in ``kernel_calls.py``.
+progress a test asks for). The shared datasets are in ``datasets.py``,
+checks of fitted models in ``model_checks.py``, the kernel calls in
+``kernel_calls.py``.
 
 Tests marked ``slow`` are skipped unless pytest is given a marker expression:
 ``python -m pytest tests`` skips them (reported as skipped, with the reason),

@@ -28,3 +28,14 @@ def make(kind="multiclass", n=120, d=6, seed=0):
     else:
         raise ValueError(f"unknown kind {kind!r}; choose from {KINDS}")
     return X, y
+
+
+def problem(kind, n=300, d=8, seed=0):
+    """A 3-class classification (``kind`` 'classifier') or a standardized
+    regression (else) from scikit-learn's makers, 5 informative features."""
+    from sklearn.datasets import make_classification, make_regression
+
+    if kind == "classifier":
+        return make_classification(n, d, n_informative=5, n_classes=3, random_state=seed)
+    X, y = make_regression(n, d, n_informative=5, noise=5.0, random_state=seed)
+    return X, (y - y.mean()) / y.std()

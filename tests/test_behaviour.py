@@ -15,13 +15,13 @@ import sklearn.neural_network as skn
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
-from sklearn.neural_network._base import ACTIVATIONS
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
 import datasets
 from cymlp import MLPClassifier, MLPRegressor
+from model_checks import numpy_forward
 
 
 pytestmark = pytest.mark.usefixtures("quiet")
@@ -35,18 +35,6 @@ def regression(n=120, d=4):
     return datasets.make("regression", n=n, d=d)
 
 
-def numpy_forward(est, X, coefs=None, intercepts=None):
-    """Every layer's output by plain numpy, from the estimator's weights."""
-    coefs = est.coefs_ if coefs is None else coefs
-    intercepts = est.intercepts_ if intercepts is None else intercepts
-    a = X.toarray() if sp.issparse(X) else np.asarray(X, dtype=np.float64)
-    layers = []
-    for i, (W, b) in enumerate(zip(coefs, intercepts)):
-        a = a @ np.asarray(W, dtype=np.float64) + np.asarray(b, dtype=np.float64)
-        last = i == len(coefs) - 1
-        ACTIVATIONS[est.out_activation_ if last else est.activation](a)
-        layers.append(a)
-    return layers
 
 
 # --------------------------------------------------------------------------

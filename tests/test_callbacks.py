@@ -13,14 +13,15 @@ import pytest
 import sklearn.neural_network as skn
 from numpy.testing import assert_array_equal
 from sklearn.callback import ScoringMonitor
-from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import log_loss
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+import datasets
 from cymlp import MLPClassifier, MLPRegressor
+from model_checks import assert_same_model, fixed_epochs
 
 ESTIMATORS = {"classifier": MLPClassifier, "regressor": MLPRegressor}
 SKLEARN_ESTIMATORS = {"classifier": skn.MLPClassifier, "regressor": skn.MLPRegressor}
@@ -32,23 +33,10 @@ SCORING = {"classifier": "accuracy", "regressor": "r2"}
 pytestmark = pytest.mark.usefixtures("quiet")
 
 
-def fixed_epochs(epochs):
-    """Exactly ``epochs`` epochs (no stopping on the training loss)."""
-    return dict(max_iter=epochs, tol=0.0, n_iter_no_change=epochs)
 
 
-def problem(kind, n=300, d=8, seed=0):
-    if kind == "classifier":
-        return make_classification(n, d, n_informative=5, n_classes=3,
-                                   random_state=seed)
-    X, y = make_regression(n, d, n_informative=5, noise=5.0, random_state=seed)
-    return X, (y - y.mean()) / y.std()
 
 
-def assert_same_model(a, b):
-    assert a.n_iter_ == b.n_iter_
-    for x, y in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_):
-        assert_array_equal(x, y)
 
 
 def _iteration_rows(monitor, select="most_recent"):
@@ -77,7 +65,7 @@ def _stopping_params(solver, how):
     ("sgd", "tol"), ("adam", "tol"), ("adam", "validation"), ("lbfgs", "tol"),
 ])
 def test_scoring_monitor_records_one_score_per_epoch(kind, solver, how):
-    X, y = problem(kind)
+    X, y = datasets.problem(kind)
     params = _stopping_params(solver, how)
     if solver == "lbfgs":
         params.pop("learning_rate_init")
@@ -115,7 +103,7 @@ def test_scoring_monitor_records_one_score_per_epoch(kind, solver, how):
 @pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
 def test_scoring_monitor_epoch_k_is_the_model_after_k_epochs(solver):
     """Record k is the score of the same estimator trained for k epochs."""
-    X, y = problem("classifier")
+    X, y = datasets.problem("classifier")
     params = dict(hidden_layer_sizes=(16,), solver=solver, random_state=0,
                   **fixed_epochs(8))
     monitor = ScoringMonitor(scoring="neg_log_loss")
@@ -128,7 +116,7 @@ def test_scoring_monitor_epoch_k_is_the_model_after_k_epochs(solver):
 
 
 def test_scoring_monitor_with_sample_weight():
-    X, y = problem("classifier")
+    X, y = datasets.problem("classifier")
     w = np.random.RandomState(0).uniform(0.1, 2.0, len(y))
     monitor = ScoringMonitor(scoring="accuracy")
     clf = MLPClassifier((16,), random_state=0, **fixed_epochs(5)).set_callbacks(monitor)
@@ -141,7 +129,7 @@ def test_scoring_monitor_with_sample_weight():
 
 
 def test_scoring_monitor_partial_fit_one_task_per_call():
-    X, y = problem("classifier")
+    X, y = datasets.problem("classifier")
     monitor = ScoringMonitor(scoring="accuracy")
     clf = MLPClassifier((16,), random_state=0).set_callbacks(monitor)
     for _ in range(3):
@@ -157,7 +145,7 @@ def test_scoring_monitor_partial_fit_one_task_per_call():
 @pytest.mark.parametrize("kind", ["classifier", "regressor"])
 @pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
 def test_scoring_monitor_inside_pipeline(kind, solver):
-    X, y = problem(kind)
+    X, y = datasets.problem(kind)
     X = X * 10 + 3  # the scaler matters
     monitor = ScoringMonitor(scoring=SCORING[kind])
     mlp = ESTIMATORS[kind](hidden_layer_sizes=(16,), solver=solver, random_state=0,
@@ -180,7 +168,7 @@ def test_scoring_monitor_inside_pipeline(kind, solver):
 @pytest.mark.parametrize("solver", ["adam", "lbfgs"])
 def test_scoring_monitor_inside_grid_search(solver, n_jobs):
     joblib = pytest.importorskip("joblib")
-    X, y = problem("classifier")
+    X, y = datasets.problem("classifier")
     monitor = ScoringMonitor(scoring="accuracy")
     mlp = MLPClassifier((8,), solver=solver, random_state=0, **fixed_epochs(6))
     pipe = make_pipeline(StandardScaler(), mlp.set_callbacks(monitor))
@@ -210,7 +198,7 @@ def test_scoring_monitor_across_processes():
     """GridSearchCV(n_jobs=2) on joblib's loky backend: the MLPs fit in worker
     processes and their per-epoch scores come back to this process."""
     joblib = pytest.importorskip("joblib")
-    X, y = problem("classifier")
+    X, y = datasets.problem("classifier")
     monitor = ScoringMonitor(scoring="accuracy")
     mlp = MLPClassifier((8,), random_state=0, **fixed_epochs(5)).set_callbacks(monitor)
     with joblib.parallel_backend("loky"):
@@ -233,7 +221,7 @@ def test_progress_bar_runs(kind, solver):
     pytest.importorskip("rich")
     from sklearn.callback import ProgressBar
 
-    X, y = problem(kind)
+    X, y = datasets.problem(kind)
     params = dict(hidden_layer_sizes=(8,), solver=solver, random_state=0)
     est = ESTIMATORS[kind](**params, **fixed_epochs(5))
     est.set_callbacks(ProgressBar()).fit(X, y)
@@ -275,7 +263,7 @@ def test_callback_returning_true_stops_training(kind, solver):
     """on_fit_task_end returning True stops the fit after that epoch (L-BFGS
     iteration), without a ConvergenceWarning: the model is the one a fit with
     max_iter=4 gives."""
-    X, y = problem(kind)
+    X, y = datasets.problem(kind)
     params = dict(hidden_layer_sizes=(16,), solver=solver, random_state=0,
                   **fixed_epochs(50))
     stopper = StopAfter(4)
@@ -294,7 +282,7 @@ def test_callbacks_survive_clone_and_pickle():
 
     from sklearn.base import clone
 
-    X, y = problem("classifier")
+    X, y = datasets.problem("classifier")
     monitor = ScoringMonitor(scoring="accuracy")
     clf = MLPClassifier((8,), random_state=0, **fixed_epochs(3)).set_callbacks(monitor)
     assert clone(clf)._skl_callbacks == [monitor]

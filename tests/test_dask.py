@@ -20,6 +20,7 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from cymlp import MLPClassifier, MLPRegressor
+from model_checks import assert_same_model, fixed_epochs
 
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
@@ -28,14 +29,8 @@ joblib = pytest.importorskip("joblib")
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
-def fixed_epochs(epochs):
-    return dict(max_iter=epochs, tol=0.0, n_iter_no_change=epochs)
 
 
-def assert_same_model(a, b):
-    assert a.n_iter_ == b.n_iter_
-    for x, y in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_):
-        assert_array_equal(x, y)
 
 
 @pytest.fixture(scope="module")

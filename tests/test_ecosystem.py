@@ -22,14 +22,16 @@ import pytest
 import sklearn
 import sklearn.neural_network as skn
 from numpy.testing import assert_array_equal
-from sklearn.datasets import make_classification, make_regression
+from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning, UnsetMetadataPassedError
 from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import cymlp
+import datasets
 from cymlp import MLPClassifier, MLPRegressor
+from model_checks import assert_same_model, fixed_epochs
 
 ESTIMATORS = {"classifier": MLPClassifier, "regressor": MLPRegressor}
 SKLEARN_ESTIMATORS = {"classifier": skn.MLPClassifier, "regressor": skn.MLPRegressor}
@@ -42,23 +44,10 @@ SCORING = {"classifier": "accuracy", "regressor": "r2"}
 pytestmark = pytest.mark.usefixtures("quiet")
 
 
-def fixed_epochs(epochs):
-    """Exactly ``epochs`` epochs (no stopping on the training loss)."""
-    return dict(max_iter=epochs, tol=0.0, n_iter_no_change=epochs)
 
 
-def problem(kind, n=300, d=8, seed=0):
-    if kind == "classifier":
-        return make_classification(n, d, n_informative=5, n_classes=3,
-                                   random_state=seed)
-    X, y = make_regression(n, d, n_informative=5, noise=5.0, random_state=seed)
-    return X, (y - y.mean()) / y.std()
 
 
-def assert_same_model(a, b):
-    assert a.n_iter_ == b.n_iter_
-    for x, y in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_):
-        assert_array_equal(x, y)
 
 
 # ==========================================================================
@@ -145,7 +134,7 @@ def test_predict_kernel_releases_the_gil(big_data):
 @pytest.mark.parametrize("kind", ["classifier", "regressor"])
 @pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
 def test_concurrent_fits_equal_sequential_fits(kind, solver):
-    X, y = problem(kind, n=400)
+    X, y = datasets.problem(kind, n=400)
     params = dict(hidden_layer_sizes=(16,), solver=solver, batch_size=50,
                   **fixed_epochs(8))
     seeds = [0, 1, 2, 3]
@@ -163,7 +152,7 @@ def test_concurrent_fits_equal_sequential_fits(kind, solver):
 
 def test_grid_search_threading_backend_equals_sequential():
     joblib = pytest.importorskip("joblib")
-    X, y = problem("classifier")
+    X, y = datasets.problem("classifier")
     grid = {"alpha": [1e-4, 1e-2], "hidden_layer_sizes": [(8,), (16,)]}
     est = MLPClassifier(random_state=0, learning_rate_init=0.01, **fixed_epochs(15))
     sequential = GridSearchCV(est, grid, cv=3, n_jobs=1).fit(X, y)
@@ -213,7 +202,7 @@ def _record(func):
 
 @pytest.mark.parametrize("kind", ["classifier", "regressor"])
 def test_dataframe_sets_feature_names(pd, kind):
-    X, y = problem(kind)
+    X, y = datasets.problem(kind)
     df = _frame(pd, X)
     ours, theirs = _fit_both(kind, df, y)
     assert_array_equal(ours.feature_names_in_, theirs.feature_names_in_)
@@ -232,7 +221,7 @@ def test_dataframe_sets_feature_names(pd, kind):
 @pytest.mark.parametrize("kind", ["classifier", "regressor"])
 @pytest.mark.parametrize("method", ["predict", "score", "partial_fit"])
 def test_feature_name_mismatches_behave_like_sklearn(pd, kind, method):
-    X, y = problem(kind)
+    X, y = datasets.problem(kind)
     df = _frame(pd, X)
     ours, theirs = _fit_both(kind, df, y)
     cases = {
@@ -264,7 +253,7 @@ def test_feature_name_mismatches_behave_like_sklearn(pd, kind, method):
 
 @pytest.mark.parametrize("kind", ["classifier", "regressor"])
 def test_frame_at_predict_after_ndarray_fit_warns_like_sklearn(pd, kind):
-    X, y = problem(kind)
+    X, y = datasets.problem(kind)
     ours, theirs = _fit_both(kind, X, y)
     df = _frame(pd, X)
     _, warn_o, _ = _record(lambda: ours.predict(df))
@@ -274,7 +263,7 @@ def test_frame_at_predict_after_ndarray_fit_warns_like_sklearn(pd, kind):
 
 
 def test_series_targets_and_string_labels(pd):
-    X, y = problem("classifier")
+    X, y = datasets.problem("classifier")
     names = np.array(["setosa", "versicolor", "virginica"])
     df = _frame(pd, X)
     for target in [
@@ -299,7 +288,7 @@ def test_series_targets_and_string_labels(pd):
 
 
 def test_string_labels_binary_and_partial_fit(pd):
-    X, y = problem("classifier", seed=1)
+    X, y = datasets.problem("classifier", seed=1)
     y = np.where(y == 0, "spam", "ham")
     df = _frame(pd, X)
     clf = MLPClassifier((8,), random_state=0, **fixed_epochs(5)).fit(df, pd.Series(y))
@@ -313,7 +302,7 @@ def test_string_labels_binary_and_partial_fit(pd):
 
 
 def test_regressor_series_and_frame_targets(pd):
-    X, y = problem("regressor")
+    X, y = datasets.problem("regressor")
     df = _frame(pd, X)
     reg = MLPRegressor(hidden_layer_sizes=(8,), random_state=0, **fixed_epochs(5))
     from_series = reg.fit(df, pd.Series(y, name="target")).predict(df)
@@ -327,7 +316,7 @@ def test_regressor_series_and_frame_targets(pd):
 
 
 def test_float32_frame_keeps_float32(pd):
-    X, y = problem("classifier")
+    X, y = datasets.problem("classifier")
     df = _frame(pd, X.astype(np.float32))
     clf = MLPClassifier((8,), random_state=0, **fixed_epochs(3)).fit(df, y)
     assert clf.coefs_[0].dtype == np.float32
@@ -335,7 +324,7 @@ def test_float32_frame_keeps_float32(pd):
 
 
 def test_set_output_pandas_pipeline(pd):
-    X, y = problem("classifier")
+    X, y = datasets.problem("classifier")
     df = _frame(pd, X)
     pipe = make_pipeline(StandardScaler(), MLPClassifier((8,), random_state=0,
                                                          **fixed_epochs(3)))
@@ -358,7 +347,7 @@ def routing():
 @pytest.mark.parametrize("kind", ["classifier", "regressor"])
 @pytest.mark.parametrize("solver", ["adam", "lbfgs"])
 def test_sample_weight_routed_through_pipeline(routing, kind, solver):
-    X, y = problem(kind)
+    X, y = datasets.problem(kind)
     w = np.random.RandomState(1).uniform(0.0, 3.0, len(y))
     params = dict(hidden_layer_sizes=(8,), solver=solver, random_state=0,
                   **fixed_epochs(10))
@@ -374,7 +363,7 @@ def test_sample_weight_routed_through_pipeline(routing, kind, solver):
 
 
 def test_sample_weight_routing_needs_a_request(routing):
-    X, y = problem("classifier")
+    X, y = datasets.problem("classifier")
     w = np.ones(len(y))
     pipe = make_pipeline(StandardScaler().set_fit_request(sample_weight=False),
                          MLPClassifier((8,), max_iter=2))
@@ -391,7 +380,7 @@ def test_sample_weight_routing_needs_a_request(routing):
 
 @pytest.mark.parametrize("kind", ["classifier", "regressor"])
 def test_sample_weight_routed_through_grid_search(routing, kind):
-    X, y = problem(kind)
+    X, y = datasets.problem(kind)
     w = np.random.RandomState(2).uniform(0.0, 3.0, len(y))
     params = dict(hidden_layer_sizes=(8,), random_state=0, learning_rate_init=0.01,
                   **fixed_epochs(10))

@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.neural_network._base import ACTIVATIONS
 
 import datasets
 from cymlp import MLPClassifier, MLPRegressor
+from model_checks import numpy_forward
 from cymlp._state import NetworkState, kernel_input
 
 pytestmark = pytest.mark.usefixtures("quiet")
@@ -36,18 +36,6 @@ def regression():
     return datasets.make("regression", d=4)
 
 
-def numpy_forward(est, X, coefs=None, intercepts=None):
-    """Every layer's output by plain numpy, from the estimator's weights."""
-    coefs = est.coefs_ if coefs is None else coefs
-    intercepts = est.intercepts_ if intercepts is None else intercepts
-    a = X.toarray() if sp.issparse(X) else np.asarray(X, dtype=np.float64)
-    layers = []
-    for i, (W, b) in enumerate(zip(coefs, intercepts)):
-        a = a @ np.asarray(W, dtype=np.float64) + np.asarray(b, dtype=np.float64)
-        last = i == len(coefs) - 1
-        ACTIVATIONS[est.out_activation_ if last else est.activation](a)
-        layers.append(a)
-    return layers
 
 
 def new_state(dtype=np.float64, seed=0):
