@@ -3,8 +3,8 @@ activations.
 
 The fitted arrays and their buffer are tested in test_state.py, the solvers'
 records (verbose output, gradient norms) in test_solvers.py, failed fits
-(rollback) and pickle/joblib round trips in test_reliability_state.py,
-Ctrl-C in test_reliability_runtime.py."""
+(rollback) in test_fit_transaction.py, pickle/joblib round trips in
+test_persistence.py, Ctrl-C in test_runtime.py."""
 
 import re
 
@@ -281,7 +281,7 @@ def test_not_fitted():
 
 
 # --------------------------------------------------------------------------
-# Input layouts (failed fits and their rollback: test_reliability_state.py)
+# Input layouts (failed fits and their rollback: test_fit_transaction.py)
 # --------------------------------------------------------------------------
 
 

@@ -15,5 +15,5 @@ grep -q -- "-X boundscheck=True -X wraparound=True -X initializedcheck=True" "$d
 cd "$(dirname "$debug_venv")"   # import the installed debug build, not the checkout
 CYMLP_EXPECT_BOUNDSCHECK=1 "$debug_venv/bin/python" -m pytest -p no:cacheprovider \
   "$root/tests/test_kernels.py" "$root/tests/test_shuffle.py" "$root/tests/test_extras.py" \
-  "$root/tests/test_reliability_fuzz.py" \
-  "$root/tests/test_reliability_runtime.py::test_kernels_are_built_with_bounds_checks"
+  "$root/tests/test_fuzz.py" \
+  "$root/tests/test_runtime.py::test_kernels_are_built_with_bounds_checks"

@@ -68,4 +68,4 @@ fi
 "$asan_venv/bin/python" -m pytest -p no:cacheprovider -q -s \
   "$root/tests/test_kernels.py" "$root/tests/test_boundary.py" \
   "$root/tests/test_shuffle.py" "$root/tests/test_extras.py" \
-  "$root/tests/test_reliability_fuzz.py"
+  "$root/tests/test_fuzz.py"

@@ -1,4 +1,4 @@
-"""Reliability: fuzzing fit, predict and the constructor parameters.
+"""Fuzzing fit, predict and the constructor parameters.
 
 Every generated case must end in one of two ways:
 

@@ -1,4 +1,4 @@
-"""cymlp behaves as scikit-learn 1.9.1's MLP where issue #11 found it did not.
+"""scikit-learn 1.9.1's MLP semantics, where a re-implementation easily departs.
 
 Each test runs scikit-learn and cymlp side by side on the same data and seed:
 early stopping through a diverging loss, in-place updates of ``coefs_`` and

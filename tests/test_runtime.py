@@ -1,4 +1,4 @@
-"""Reliability at run time: memory, threads, Ctrl-C and determinism.
+"""At run time: memory, threads, Ctrl-C and determinism.
 
 * No leaks: 500 rounds of fit and predict (every solver, dense and sparse,
   the extras, a failing fit, a pickle round trip) grow the resident memory
