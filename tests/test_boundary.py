@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from cymlp import _activations, _blas, _layout, _network
+from cymlp import _blas, _dispatch, _layout, _network
 
 INT_MAX = 2**31 - 1
 SGD, ADAM = _network.SOLVER_CODES["sgd"], _network.SOLVER_CODES["adam"]
@@ -208,7 +208,7 @@ def test_adam_needs_its_second_moment_and_step_counter():
 def test_prelu_slopes_length_is_checked():
     a = np.ones((2, 3))
     with pytest.raises(ValueError, match="slopes length"):
-        _activations.derivative("prelu", a, np.ones((2, 3)), z=a, slopes=np.ones(2))
+        _dispatch.load_entries("baseline").derivative("prelu", a, np.ones((2, 3)), z=a, slopes=np.ones(2))
 
 
 # --------------------------------------------------------------------------
