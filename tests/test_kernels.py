@@ -514,6 +514,26 @@ def test_network_without_hidden_layer():
     assert norms.shape == (1,)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("units", [[5, 9, 3], [256, 2048, 3]])
+def test_predict_in_chunks_matches_numpy(units, dtype):
+    # predict runs a narrow network in 256-row chunks and a GEMM-bound one
+    # (here 258 multiply-adds per output value) in chunks of up to 32 MiB of
+    # layer outputs, split evenly (_network.pyx): 4099 rows are 17 chunks of
+    # the first kind, 3 (float64) or 2 (float32) of the second
+    rng = np.random.RandomState(13)
+    layout = _layout.Layout(units, ["tanh"], "squared_error")
+    params = rng.uniform(-1, 1, layout.n_params)
+    coefs, intercepts = layout.views(params)
+    for W in coefs:
+        W /= np.sqrt(W.shape[0])       # keep tanh away from saturation
+    X = rng.randn(4099, units[0])
+    expected = np.tanh(X @ coefs[0] + intercepts[0]) @ coefs[1] + intercepts[1]
+    got = _network.predict(layout, params.astype(dtype), X.astype(dtype))
+    assert got.dtype == dtype and got.shape == expected.shape
+    assert_allclose(got, expected, rtol=TOL[dtype] * 10, atol=TOL[dtype] * 10)
+
+
 def test_multi_output_squared_error_delta_scale():
     # delta_scale = 1 reproduces scikit-learn's gradient, whose data part is
     # n_outputs times the true gradient of the reported loss (issue 8349);
