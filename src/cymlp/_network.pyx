@@ -49,7 +49,7 @@ SOLVER_CODES = {"sgd": SOLVER_SGD, "adam": SOLVER_ADAM}
 # weights again and wakes its threads): 256-row chunks made 784-512-256-10
 # predict 2-7x slower than scikit-learn's one GEMM per layer on two threads
 # of a loaded machine. Its chunks hold up to PREDICT_SCRATCH bytes of layer
-# outputs instead, split evenly: up to 5392 float64 rows there, so that for
+# outputs instead, split evenly: up to 5391 float64 rows there, so that for
 # the batch sizes of the asv suite predict makes scikit-learn's BLAS calls,
 # one per layer (1000-row chunks ran up to 7 % faster on one thread, but
 # slower than scikit-learn on two threads of a loaded machine).
