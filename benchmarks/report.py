@@ -150,9 +150,10 @@ def markdown(header, rows):
 def workload_labels():
     """{benchmark class path: workload description}; the key "__order__"
     holds each class's rank in WORKLOADS, "__workloads__" the descriptions
-    by workload name."""
-    labels, order = {}, {}
+    by workload name, "__classes__" the classes of each workload."""
+    labels, order, classes = {}, {}, {}
     labels["__order__"] = order
+    labels["__classes__"] = classes
     try:
         sys.path.insert(0, HERE)
         import importlib
@@ -168,6 +169,7 @@ def workload_labels():
                 if isinstance(obj, type) and wl in WORKLOADS:
                     labels[f"{mod.name}.{name}"] = WORKLOADS[wl].description
                     order[f"{mod.name}.{name}"] = list(WORKLOADS).index(wl)
+                    classes.setdefault(wl, []).append(f"{mod.name}.{name}")
         labels["__workloads__"] = {k: w.description
                                    for k, w in WORKLOADS.items()}
     except Exception:  # labels are a nicety; fall back to class names
@@ -221,6 +223,39 @@ def onnx_table(table):
             lines.append(f"| {names[network]} | {dtype} | {one} | {ratio(r_c, r_o)} "
                          f"| {fmt_time(b_c)} / {fmt_time(b_o)} | {ratio(b_c, b_o)} |")
     return ("cymlp time / onnxruntime time (< 1: cymlp faster).\n\n" + "\n".join(lines))
+
+
+def torch_table(table, labels):
+    """The PyTorch peer (pytorch_peer.py) beside scikit-learn and cymlp, 1 thread."""
+    fits = table.get("pytorch_peer.PyTorch.time_fit", {})
+    if not fits:
+        return ""
+    scores = table.get("pytorch_peer.PyTorch.track_train_score", {})
+    diffs = table.get("pytorch_peer.PyTorch.track_weights_rel_diff", {})
+    descriptions = labels.get("__workloads__", {})
+    rows = []
+    for (workload,), fit_torch in fits.items():
+        fit_sk = fit_cy = score_sk = score_cy = None
+        for cls in labels.get("__classes__", {}).get(workload, []):
+            fit = table.get(f"{cls}.time_fit", {})
+            if ("sklearn", 1) in fit:
+                fit_sk, fit_cy = fit.get(("sklearn", 1)), fit.get(("cymlp", 1))
+                score = table.get(f"{cls}.track_train_score", {})
+                score_sk, score_cy = score.get(("sklearn", 1)), score.get(("cymlp", 1))
+                break
+        rows.append([
+            descriptions.get(workload, workload), fmt_time(fit_sk), fmt_time(fit_cy),
+            fmt_time(fit_torch), ratio(fit_torch, fit_sk), ratio(fit_torch, fit_cy),
+            f"{fmt_num(score_sk)} / {fmt_num(score_cy)} / "
+            f"{fmt_num(scores.get((workload,)))}",
+            fmt_num(diffs.get((workload,)), 2),
+        ])
+    header = ["workload", "fit sklearn", "fit cymlp", "fit torch", "torch / sklearn",
+              "torch / cymlp", "train score sklearn / cymlp / torch",
+              "torch weights - sklearn's (relative)"]
+    return ("PyTorch peer, 1 thread: the same network, initial weights, shuffles, loss "
+            "and Adam steps in PyTorch (time ratios > 1: PyTorch slower).\n\n"
+            + markdown(header, rows))
 
 
 def simd_table(table):
@@ -442,7 +477,7 @@ def main(argv=None):
     ex = extras_table(table)
     if ex:
         print("\n" + ex)
-    for extra in (onnx_table(table), simd_table(table)):
+    for extra in (torch_table(table, labels), onnx_table(table), simd_table(table)):
         if extra:
             print("\n" + extra)
     gf = gflops_table(table, labels)

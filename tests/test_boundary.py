@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from cymlp import _activations, _blas, _layout, _plans
+from cymlp import _blas, _dispatch, _layout, _plans
 from cymlp._dispatch import network as _network
 
 INT_MAX = 2**31 - 1
@@ -258,7 +258,7 @@ def test_adam_needs_both_moments_and_its_step_counter():
 def test_prelu_slopes_length_is_checked():
     a = np.ones((2, 3))
     with pytest.raises(ValueError, match="slopes length"):
-        _activations.derivative("prelu", a, np.ones((2, 3)), z=a, slopes=np.ones(2))
+        _dispatch.load_entries("baseline").derivative("prelu", a, np.ones((2, 3)), z=a, slopes=np.ones(2))
 
 
 # --------------------------------------------------------------------------

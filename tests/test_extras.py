@@ -11,9 +11,8 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from cymlp import MLPClassifier, MLPRegressor
-from cymlp._activations import activate
 from cymlp import _plans
-from cymlp._dispatch import network
+from cymlp._dispatch import LEVEL, load_entries, network
 from cymlp._layout import Layout
 
 ALL_ACTIVATIONS = ["identity", "logistic", "tanh", "relu", "leaky_relu", "prelu", "elu",
@@ -40,7 +39,7 @@ def test_new_activations_values():
     out = {}
     for name in ["leaky_relu", "elu", "gelu"]:
         v = z.copy()
-        activate(name, v, zero, negative_slope=0.1)
+        load_entries(LEVEL).activate(name, v, zero, negative_slope=0.1)
         out[name] = v[0]
     np.testing.assert_allclose(out["leaky_relu"], [-0.2, -0.05, 0, 0.5, 2])
     np.testing.assert_allclose(out["elu"], np.where(z[0] > 0, z[0], np.expm1(z[0])))

@@ -12,8 +12,11 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.neural_network._base import ACTIVATIONS, LOSS_FUNCTIONS
 
 import kernel_calls
-from cymlp import _activations, _blas, _layout, _losses, _plans
+from cymlp import _blas, _dispatch, _layout, _plans
 from cymlp._dispatch import network as _network
+
+# the kernels' test entry points, built with the flags of the level in use
+kernels = _dispatch.load_entries(_dispatch.LEVEL)
 
 HIDDEN = ["identity", "logistic", "tanh", "relu"]
 HEADS = ["squared_error", "binary_log_loss", "log_loss", "poisson"]
@@ -132,7 +135,7 @@ def test_activation_derivative_matches_finite_differences(name):
 
     def f(v):
         out = np.ascontiguousarray(v, dtype=np.float64).copy()
-        _activations.activate(name, out, bias, **extras)
+        kernels.activate(name, out, bias, **extras)
         return out
 
     a = f(z)
@@ -140,10 +143,10 @@ def test_activation_derivative_matches_finite_differences(name):
     got = delta.copy()
     if name in NEEDS_INPUT:
         with pytest.raises(ValueError, match="needs its input z"):
-            _activations.derivative(name, a, got.copy(), **extras)
-        _activations.derivative(name, a, got, z=z, **extras)
+            kernels.derivative(name, a, got.copy(), **extras)
+        kernels.derivative(name, a, got, z=z, **extras)
     else:
-        _activations.derivative(name, a, got, **extras)
+        kernels.derivative(name, a, got, **extras)
     # f acts elementwise: the derivative at each point by central differences
     h = 1e-5
     fd = (f(z + h) - f(z - h)) / (2 * h)
@@ -154,22 +157,22 @@ def test_activate_extremes_stay_finite_and_relu_keeps_nan():
     z = np.array([[-1000.0, 1000.0, np.nan]])
     bias = np.zeros(3)
     out = z.copy()
-    _activations.activate("logistic", out, bias)
+    kernels.activate("logistic", out, bias)
     assert_allclose(out[0, :2], [0.0, 1.0])
     out = z.copy()
-    _activations.activate("tanh", out, bias)
+    kernels.activate("tanh", out, bias)
     assert_allclose(out[0, :2], [-1.0, 1.0])
     out = z.copy()
-    _activations.activate("relu", out, bias)
+    kernels.activate("relu", out, bias)
     assert out[0, 0] == 0 and out[0, 1] == 1000
     assert np.isnan(out[0, 2])  # like np.maximum(x, 0)
 
 
 def test_activation_shape_errors():
     with pytest.raises(ValueError):
-        _activations.activate("relu", np.zeros((2, 3)), np.zeros(2))
+        kernels.activate("relu", np.zeros((2, 3)), np.zeros(2))
     with pytest.raises(ValueError):
-        _activations.derivative("relu", np.zeros((2, 3)), np.zeros((3, 2)))
+        kernels.derivative("relu", np.zeros((2, 3)), np.zeros((3, 2)))
 
 
 # --------------------------------------------------------------------------
@@ -205,7 +208,7 @@ def test_output_forward_matches_sklearn(head, dtype):
     z, bias = z.astype(dtype), bias.astype(dtype)
     expected = (z + bias).astype(dtype)
     ACTIVATIONS[OUT_ACTIVATION[head]](expected)
-    _losses.output_forward(head, z, bias)
+    kernels.output_forward(head, z, bias)
     assert_allclose(z, expected, rtol=TOL[dtype] * 5)
     if head == "log_loss":
         assert_allclose(z.sum(axis=1), 1.0, rtol=TOL[dtype] * 5)
@@ -213,7 +216,7 @@ def test_output_forward_matches_sklearn(head, dtype):
 
 def test_softmax_is_stable_for_large_inputs():
     z = np.array([[1000.0, 1000.0, -1000.0], [-800.0, -800.0, -801.0]])
-    _losses.output_forward("log_loss", z, np.zeros(3))
+    kernels.output_forward("log_loss", z, np.zeros(3))
     assert np.isfinite(z).all()
     assert_allclose(z[0], [0.5, 0.5, 0.0], atol=1e-15)
     e = np.exp([0.0, 0.0, -1.0])
@@ -230,7 +233,7 @@ def test_loss_values_match_sklearn(head, dtype, weighted):
     ACTIVATIONS[OUT_ACTIVATION[head]](p)
     y = y.astype(dtype)
     sw = rng.uniform(0.2, 3.0, 8) if weighted else None
-    total, delta = _losses.loss_delta(head, p, y, sample_weight=sw)
+    total, delta = kernels.loss_delta(head, p, y, sample_weight=sw)
     expected = LOSS_FUNCTIONS[head](y, p, sw) * (sw.sum() if weighted else 8)
     assert_allclose(total, expected, rtol=1e-5 if dtype == np.float32 else 1e-12)
     assert delta.dtype == dtype and delta.shape == p.shape
@@ -244,7 +247,7 @@ def test_log_losses_clip_probabilities_like_sklearn(head, dtype):
     # p = 0 and p = 1 exactly: the loss is clipped at the dtype's eps, finite
     p = np.array([[0.0, 1.0], [1.0, 0.0], [0.5, 0.5]], dtype=dtype)
     y = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]], dtype=dtype)
-    total, _ = _losses.loss_delta(head, p, y)
+    total, _ = kernels.loss_delta(head, p, y)
     assert np.isfinite(total)
     expected = LOSS_FUNCTIONS[head](y, p) * 3
     assert_allclose(total, expected, rtol=1e-5 if dtype == np.float32 else 1e-12)
@@ -263,12 +266,12 @@ def test_delta_is_gradient_of_loss_wrt_preactivation(head, k, weighted):
 
     def loss_of(zz):
         p = np.ascontiguousarray(zz).copy()
-        _losses.output_forward(head, p, bias)
-        return _losses.loss_delta(head, p, y, sample_weight=sw)[0]
+        kernels.output_forward(head, p, bias)
+        return kernels.loss_delta(head, p, y, sample_weight=sw)[0]
 
     p = z.copy()
-    _losses.output_forward(head, p, bias)
-    _, delta = _losses.loss_delta(head, p, y, sample_weight=sw, delta_scale=scale)
+    kernels.output_forward(head, p, bias)
+    _, delta = kernels.loss_delta(head, p, y, sample_weight=sw, delta_scale=scale)
     fd = central_differences(loss_of, z, 1e-6)
     assert_rel_close(delta, fd, rtol=1e-6)
 
@@ -277,19 +280,19 @@ def test_squared_error_delta_scale_multiplies_delta():
     rng = np.random.RandomState(7)
     p, y = rng.randn(4, 3), rng.randn(4, 3)
     sw = rng.uniform(0.5, 2, 4)
-    t1, d1 = _losses.loss_delta("squared_error", p, y, sample_weight=sw)
-    t2, d2 = _losses.loss_delta("squared_error", p, y, sample_weight=sw, delta_scale=0.25)
+    t1, d1 = kernels.loss_delta("squared_error", p, y, sample_weight=sw)
+    t2, d2 = kernels.loss_delta("squared_error", p, y, sample_weight=sw, delta_scale=0.25)
     assert t1 == t2  # the loss is not scaled
     assert_allclose(d2, 0.25 * d1, rtol=1e-15)
-    _, d3 = _losses.loss_delta("squared_error", p, y, delta_scale=0.5)
+    _, d3 = kernels.loss_delta("squared_error", p, y, delta_scale=0.5)
     assert_allclose(d3, 0.5 * (p - y), rtol=1e-15)
 
 
 def test_loss_delta_shape_errors():
     with pytest.raises(ValueError):
-        _losses.loss_delta("squared_error", np.zeros((2, 2)), np.zeros((2, 3)))
+        kernels.loss_delta("squared_error", np.zeros((2, 2)), np.zeros((2, 3)))
     with pytest.raises(ValueError):
-        _losses.loss_delta("squared_error", np.zeros((2, 2)), np.zeros((2, 2)),
+        kernels.loss_delta("squared_error", np.zeros((2, 2)), np.zeros((2, 2)),
                            sample_weight=np.ones(3))
 
 
@@ -421,6 +424,26 @@ def test_network_without_hidden_layer():
         lambda p: _kernel_loss_grad(layout, p, X, Y, None, 0.1)[0], params, 1e-6)
     assert_rel_close(grads, fd, rtol=1e-6)
     assert norms.shape == (1,)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("units", [[5, 9, 3], [256, 2048, 3]])
+def test_predict_in_chunks_matches_numpy(units, dtype):
+    # predict runs a narrow network in 256-row chunks and a GEMM-bound one
+    # (here 258 multiply-adds per output value) in chunks of up to 32 MiB of
+    # layer outputs, split evenly (_network.pyx): 4099 rows are 17 chunks of
+    # the first kind, 3 (float64) or 2 (float32) of the second
+    rng = np.random.RandomState(13)
+    layout = _layout.Layout(units, ["tanh"], "squared_error")
+    params = rng.uniform(-1, 1, layout.n_params)
+    coefs, intercepts = layout.views(params)
+    for W in coefs:
+        W /= np.sqrt(W.shape[0])       # keep tanh away from saturation
+    X = rng.randn(4099, units[0])
+    expected = np.tanh(X @ coefs[0] + intercepts[0]) @ coefs[1] + intercepts[1]
+    got = _network.predict(layout, params.astype(dtype), X.astype(dtype))
+    assert got.dtype == dtype and got.shape == expected.shape
+    assert_allclose(got, expected, rtol=TOL[dtype] * 10, atol=TOL[dtype] * 10)
 
 
 def test_multi_output_squared_error_delta_scale():

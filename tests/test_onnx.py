@@ -1,10 +1,9 @@
 """ONNX export (cymlp.onnx): onnxruntime's outputs against predict / predict_proba.
 
 float32 graphs must match within 1e-5 absolute, float64 graphs within 1e-9
-relative; labels must equal ``predict``. onnxruntime 1.32 has no float64
-kernel for Gelu or Erf, and onnx's reference evaluator computes them in
-float32: float64 GELU graphs run on the reference evaluator with float64
-Erf and Gelu (scipy's erf).
+relative; labels must equal ``predict``. Every graph runs in onnxruntime:
+float64 GELU builds Phi from elementary ops (onnxruntime has no float64
+Erf or Gelu kernel).
 """
 
 import subprocess
@@ -23,10 +22,6 @@ skl2onnx = pytest.importorskip("skl2onnx")
 # Not importorskip: with skl2onnx and onnxruntime installed, a cymlp.onnx
 # that fails to import is a broken build, and must fail the run.
 import cymlp.onnx as cymlp_onnx  # noqa: E402
-from onnx.reference import ReferenceEvaluator  # noqa: E402
-from onnx.reference.op_run import OpRun  # noqa: E402
-from onnx.reference.ops._op import OpRunUnaryNum  # noqa: E402
-from scipy.special import erf  # noqa: E402
 
 from cymlp import MLPClassifier, MLPRegressor  # noqa: E402
 
@@ -43,26 +38,8 @@ def _data(n_classes=3, n=120, seed=0):
     return X, y
 
 
-class Erf(OpRunUnaryNum):
-    """Erf in the input's precision (the reference evaluator's is float32)."""
-
-    def _run(self, x):
-        return (erf(x).astype(x.dtype),)
-
-
-class Gelu(OpRun):
-    """Exact Gelu in the input's precision (the evaluator's goes through float32)."""
-
-    def _run(self, x, approximate="none"):
-        assert approximate == "none", approximate
-        return ((0.5 * x * (1 + erf(x / np.sqrt(2)))).astype(x.dtype),)
-
-
-def _run(onx, X, reference=False):
-    """Outputs of the graph on X: onnxruntime, or onnx's reference evaluator."""
-    if reference:
-        evaluator = ReferenceEvaluator(onx, new_ops=[Erf, Gelu])
-        return evaluator.run(None, {onx.graph.input[0].name: X})
+def _run(onx, X):
+    """Outputs of the graph on X, in onnxruntime."""
     sess = ort.InferenceSession(onx.SerializeToString(),
                                 providers=["CPUExecutionProvider"])
     return sess.run(None, {sess.get_inputs()[0].name: X})
@@ -81,13 +58,13 @@ def _with_scaler(model, X):
     return Pipeline([("scale", StandardScaler().fit(X * 2 + 1)), ("mlp", model)])
 
 
-def _check_classifier(model, X, dtype, options=None, reference=False, **kwargs):
+def _check_classifier(model, X, dtype, options=None, **kwargs):
     """The model's graph, alone and after a StandardScaler, against predict(_proba)."""
     opts = {"zipmap": False, **(options or {})}
     for estimator, Xe in ((model, X), (_with_scaler(model, X), X * 2 + 1)):
         Xd = Xe.astype(dtype)
         onx = skl2onnx.to_onnx(estimator, Xd[:1], options={id(model): opts}, **kwargs)
-        labels, proba = _run(onx, Xd, reference)
+        labels, proba = _run(onx, Xd)
         np.testing.assert_array_equal(labels, estimator.predict(Xe))
         _assert_close(proba, estimator.predict_proba(Xe), dtype)
         if estimator is model:
@@ -95,13 +72,13 @@ def _check_classifier(model, X, dtype, options=None, reference=False, **kwargs):
     return model_onx
 
 
-def _check_regressor(model, X, dtype, options=None, reference=False, **kwargs):
+def _check_regressor(model, X, dtype, options=None, **kwargs):
     """The model's graph, alone and after a StandardScaler, against predict."""
     for estimator, Xe in ((model, X), (_with_scaler(model, X), X * 2 + 1)):
         Xd = Xe.astype(dtype)
         onx = skl2onnx.to_onnx(estimator, Xd[:1], options={id(model): options or {}},
                                **kwargs)
-        (pred,) = _run(onx, Xd, reference)
+        (pred,) = _run(onx, Xd)
         _assert_close(pred, estimator.predict(Xe).reshape(len(Xe), -1), dtype)
         if estimator is model:
             model_onx = onx
@@ -120,8 +97,7 @@ def test_every_activation(activation, dtype):
                           max_iter=30, random_state=0).fit(X, y)
     if activation == "prelu":  # slopes learned away from their start, per unit
         assert np.ptp(model.prelu_slopes_[0]) > 0
-    _check_classifier(model, X, dtype,
-                      reference=dtype == np.float64 and activation == "gelu")
+    _check_classifier(model, X, dtype)
 
 
 @pytest.mark.parametrize("bn_mode", ["fold", "node"])
@@ -145,15 +121,43 @@ def test_batch_norm_lbfgs_statistics(dtype):
     _check_classifier(model, X * 3 + 1, dtype)
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_gelu_erf_below_opset_20(dtype):
+def test_float32_gelu_erf_below_opset_20():
     X, y = _data()
     model = MLPClassifier((5,), activation="gelu", max_iter=30, random_state=0).fit(X, y)
-    reference = dtype == np.float64
-    onx = _check_classifier(model, X, dtype, reference=reference, target_opset=18)
+    onx = _check_classifier(model, X, np.float32, target_opset=18)
     assert "Erf" in _ops(onx) and "Gelu" not in _ops(onx)
-    onx = _check_classifier(model, X, dtype, reference=reference)
+    onx = _check_classifier(model, X, np.float32)
     assert "Gelu" in _ops(onx)
+
+
+@pytest.mark.parametrize("opset", [18, 21])
+def test_float64_gelu_runs_in_onnxruntime_at_any_opset(opset):
+    # onnxruntime has no float64 Erf or Gelu: Phi from Abs, Div, Exp, Mul, Add
+    # and Where, as cymlp's kernel computes it
+    X, y = _data()
+    model = MLPClassifier((6, 4), activation="gelu", max_iter=30, random_state=0).fit(X, y)
+    onx = _check_classifier(model, X, np.float64, target_opset=opset)
+    assert not {"Erf", "Gelu"} & _ops(onx)
+
+
+def test_float64_gelu_graph_matches_the_kernel_over_its_range():
+    # predict = GELU(z) unit by unit (identity output, identity weights), z
+    # from -45 to 45: both tails, the cut of Phi to 0 at z = -37.5, and 8.5,
+    # where 1 - Phi rounds to 1
+    rng = np.random.RandomState(0)
+    X = np.linspace(-1, 1, 4001).reshape(-1, 1)
+    model = MLPRegressor(hidden_layer_sizes=(3,), activation="gelu", max_iter=2,
+                         random_state=0).fit(X, rng.normal(size=(len(X), 3)))
+    model.coefs_[0][...] = [[45.0, 9.0, 1.5]]
+    model.intercepts_[0][...] = [0.0, 0.1, -0.2]
+    model.coefs_[1][...] = np.eye(3)
+    model.intercepts_[1][...] = 0.0
+    expected = model.predict(X)
+    z = X @ model.coefs_[0] + model.intercepts_[0]
+    assert z.min() < -40 and z.max() > 40 and (expected[z < -37.5] == 0).all()
+    assert (expected[(z > -37.5) & (z < -30)] < 0).all()      # the far left tail
+    (got,) = _run(skl2onnx.to_onnx(model, X[:1]), X)
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-300)
 
 
 def test_float32_model():
@@ -250,7 +254,7 @@ def test_in_pipeline_with_scaler(dtype):
         (6,), activation="gelu", batch_norm=True, max_iter=30, random_state=0)).fit(X, y)
     Xd = X.astype(dtype)
     onx = skl2onnx.to_onnx(clf, Xd[:1], options={"zipmap": False})
-    labels, proba = _run(onx, Xd, reference=dtype == np.float64)
+    labels, proba = _run(onx, Xd)
     np.testing.assert_array_equal(labels, clf.predict(X))
     _assert_close(proba, clf.predict_proba(X), dtype)
 

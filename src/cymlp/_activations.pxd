@@ -3,7 +3,8 @@
 # The kernels are `cdef inline` here (not in _activations.pyx) so that every
 # module that cimports them compiles its own copy with its own flags: the
 # network's SIMD variants (see _dispatch.py) each vectorize them for their
-# ISA. _activations.pyx holds the module docstring and the test entry points.
+# ISA. _activations.pyx holds the module docstring and the codes by name;
+# _kernel_entries.pyx (built per level too) the test entry points.
 from cython cimport floating
 from libc.string cimport memcpy
 from ._fastmath cimport exp_inline, gaussian, normal_cdf, tanh_float, tanh_inline
@@ -42,14 +43,23 @@ cdef inline bint needs_input(int act) noexcept nogil:
     return act == ACT_PRELU or act == ACT_GELU
 
 
+cdef inline double gelu_from(double x, double cdf) noexcept nogil:
+    """x Phi(x), given cdf = Phi(x); -0 where Phi is 0 (x <= -37.5), so
+    also at x = -inf (where x * 0 would be NaN)."""
+    cdef double v = x * cdf
+    return -0.0 if cdf == 0 else v
+
+
 cdef inline double gelu(double x) noexcept nogil:
     """x Phi(x), the exact (erf) form."""
-    return x * normal_cdf(x, gaussian(x))
+    return gelu_from(x, normal_cdf(x, gaussian(x)))
 
 
 cdef inline double gelu_derivative_from(double x, double g, double cdf) noexcept nogil:
-    """Phi(x) + x phi(x), given g = exp(-x^2 / 2) and cdf = Phi(x)."""
-    return cdf + x * g * 0.3989422804014327
+    """Phi(x) + x phi(x), given g = exp(-x^2 / 2) and cdf = Phi(x); x phi(x)
+    is 0 where g is (|x| > 37.6), so the derivative is 1 at inf and 0 at -inf."""
+    cdef double t = x * g * 0.3989422804014327
+    return cdf + (0.0 if g == 0 else t)
 
 
 cdef inline double elu_negative(double x) noexcept nogil:
@@ -199,7 +209,7 @@ cdef inline void gelu_keeping_derivative(floating* v, floating* derivative,
         x = v[j]
         g = gaussian(x)
         cdf = normal_cdf(x, g)
-        v[j] = <floating> (x * cdf)
+        v[j] = <floating> gelu_from(x, cdf)
         derivative[j] = <floating> gelu_derivative_from(x, g, cdf)
 
 

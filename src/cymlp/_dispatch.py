@@ -27,6 +27,8 @@ from ._cpu import FEATURES, cpu_levels
 ORDER = ("baseline", "avx2", "avx512", "native")
 MODULES = {level: "_network" if level == "baseline" else "_network_" + level
            for level in ORDER}
+ENTRY_MODULES = {level: MODULES[level].replace("_network", "_kernel_entries")
+                 for level in ORDER}
 
 
 def built_levels():
@@ -67,6 +69,12 @@ def choose_level(requested=None):
 def load(level):
     """The network module built for ``level`` (imported on first use)."""
     return importlib.import_module(f".{MODULES[level]}", __package__)
+
+
+def load_entries(level):
+    """The kernels' test entry points built for ``level`` (``_kernel_entries.pyx``,
+    compiled with that level's flags; for tests, never imported by cymlp)."""
+    return importlib.import_module(f".{ENTRY_MODULES[level]}", __package__)
 
 
 @contextlib.contextmanager

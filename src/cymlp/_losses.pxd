@@ -2,7 +2,8 @@
 #
 # The kernels are `cdef inline` here so that each module cimporting them
 # compiles its own copy with its own flags (the network's SIMD variants, see
-# _dispatch.py); the .pyx keeps the module docstring and test entry points.
+# _dispatch.py); the .pyx keeps the module docstring and the codes by name,
+# _kernel_entries.pyx (built per level too) the test entry points.
 from cython cimport floating
 from libc.math cimport log
 from libc.float cimport DBL_EPSILON, FLT_EPSILON

@@ -42,8 +42,22 @@ from ._rowops cimport gather_rows, column_sums, sum_of_squares
 from ._layout cimport LayoutC, WorkC, Layout
 from ._plans cimport EpochC, EpochPlan, GradientPlan
 
-# Rows per chunk when predicting: bounds the scratch memory of predict.
+# Rows per chunk when predicting; both bound predict's scratch memory.
+# PREDICT_CHUNK keeps a narrow network's layer outputs in L2 while the
+# elementwise passes run over them (256 rows ran tabular 20-100-5 1.7x faster
+# than one 10k-row chunk). A network whose BLAS layers take
+# PREDICT_GEMM_FAN_IN or more multiply-adds per output value spends its time
+# in GEMM, where every call costs something per chunk (OpenBLAS packs the
+# weights again and wakes its threads): 256-row chunks made 784-512-256-10
+# predict 2-7x slower than scikit-learn's one GEMM per layer on two threads
+# of a loaded machine. Its chunks hold up to PREDICT_SCRATCH bytes of layer
+# outputs instead, split evenly: up to 5391 float64 rows there, so that for
+# the batch sizes of the asv suite predict makes scikit-learn's BLAS calls,
+# one per layer (1000-row chunks ran up to 7 % faster on one thread, but
+# slower than scikit-learn on two threads of a loaded machine).
 cdef Py_ssize_t PREDICT_CHUNK = 256
+cdef Py_ssize_t PREDICT_GEMM_FAN_IN = 256
+cdef Py_ssize_t PREDICT_SCRATCH = 32 << 20
 
 
 cdef struct Batch:
@@ -401,7 +415,8 @@ def predict(Layout layout, const floating[::1] params, X, running=None):
     cdef Batch b
     cdef WorkC ws
     cdef Py_ssize_t n_out = layout.c.units[layout.c.n_layers - 1]
-    cdef Py_ssize_t n_samples
+    cdef Py_ssize_t n_samples, l, n_chunks, rows = PREDICT_CHUNK
+    cdef Py_ssize_t gemm_macs = 0      # multiply-adds per row in BLAS (CSR's first layer is not)
     cdef floating* run_ptr = <floating*> running_buffer(running, layout.n_running,
                                                         sizeof(floating), False)
     check_length(params.shape[0], layout.n_params, "params", "parameters")
@@ -411,8 +426,14 @@ def predict(Layout layout, const floating[::1] params, X, running=None):
     if n_samples == 0:
         return out_arr
     cdef floating[:, ::1] out = out_arr
+    for l in range(0 if src.indptr == NULL else 1, layout.c.n_layers - 1):
+        gemm_macs += layout.c.units[l] * layout.c.units[l + 1]
     memset(&ws, 0, sizeof(WorkC))
     ws.capacity = min(n_samples, PREDICT_CHUNK)
+    if gemm_macs >= PREDICT_GEMM_FAN_IN * layout.c.width:
+        rows = max(rows, PREDICT_SCRATCH // (layout.c.width * <Py_ssize_t> sizeof(floating)))
+        n_chunks = (n_samples + rows - 1) // rows
+        ws.capacity = (n_samples + n_chunks - 1) // n_chunks
     ws.acts = malloc(checked_nbytes(ws.capacity * layout.c.width, sizeof(floating),
                                     "predict's scratch buffer"))
     if ws.acts == NULL:

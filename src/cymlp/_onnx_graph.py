@@ -29,6 +29,18 @@ from sklearn.utils.validation import check_is_fitted
 BN_EPS = 1e-5
 # First opset of the ai.onnx domain with the Gelu operator.
 GELU_OPSET = 20
+# normal_cdf's approximation in _fastmath.pxd, for float64 graphs (onnxruntime
+# has no float64 Erf or Gelu): Phi(-|x|) = exp(-x^2 / 2) R(x) / 2 with R / 2 a
+# polynomial in v = y - 1/2, y = K |x| / (1 + K |x|), evaluated as its even
+# and odd terms in v^2 (coefficients lowest first); 0 from |x| = 37.5 on.
+PHI_K = 0.17677669529663687
+PHI_EVEN = (0.06849972879899408, 0.43743932095007326, 0.8716953816472499,
+            1.000908147585298, 0.5060616156137917, -0.10466912568516483,
+            -0.23571358495318276, -0.0329632409804853)
+PHI_ODD = (-0.2590680498286786, -0.6570320144608539, -1.009820213814539,
+           -0.8254627922218397, -0.2456786832183971, -0.07691134045283386,
+           -0.1558915366098438)
+PHI_CUT = 37.5
 BATCH_NORM_MODES = ("fold", "node")
 
 _SIMPLE = {"logistic": "Sigmoid", "tanh": "Tanh", "relu": "Relu"}
@@ -167,6 +179,32 @@ class _Graph:
     def negative(self, z):
         return self.node("Less", [z, self.const("zero", [0.0])])
 
+    def _polynomial(self, v, coefficients):
+        """c0 + v (c1 + v (c2 + ...)), by Horner's rule."""
+        total = self.const("c", [coefficients[-1]])
+        for c in reversed(coefficients[:-1]):
+            total = self.node("Add", [self.const("c", [c]), self.node("Mul", [v, total])])
+        return total
+
+    def normal_cdf(self, z):
+        """Phi(z) from Abs, Div, Exp, Mul, Add and Where, as _fastmath.pxd's
+        normal_cdf computes it (the same polynomial, in the same order)."""
+        a = self.node("Abs", [z])
+        k = self.node("Mul", [a, self.const("phi_k", [PHI_K])])
+        y = self.node("Div", [k, self.node("Add", [self.const("one", [1.0]), k])])
+        v = self.node("Sub", [y, self.const("half", [0.5])])
+        v2 = self.node("Mul", [v, v])
+        r = self.node("Add", [self._polynomial(v2, PHI_EVEN),
+                              self.node("Mul", [v, self._polynomial(v2, PHI_ODD)])])
+        g = self.node("Exp", [self.node("Mul", [self.node("Mul", [z, z]),
+                                                self.const("minus_half", [-0.5])])])
+        h = self.node("Mul", [g, r])                      # Phi(-|z|)
+        h = self.node("Where", [self.node("Less", [a, self.const("cut", [PHI_CUT])]), h,
+                                self.const("zero", [0.0])])
+        upper = self.node("Sub", [self.const("one", [1.0]), h])
+        return self.node("Where", [self.node("Greater", [z, self.const("zero", [0.0])]),
+                                   upper, h])
+
     def activation(self, name, z, layer):
         """The hidden activation ``name`` of hidden layer ``layer`` applied to z."""
         if name == "identity":
@@ -188,7 +226,11 @@ class _Graph:
             # onnxruntime has no float64 Elu: x < 0 ? exp(x) - 1 : x
             expm1 = self.node("Sub", [self.node("Exp", [z]), self.const("one", [1.0])])
             return self.node("Where", [self.negative(z), expm1, z])
-        # gelu, exact erf form: x / 2 (1 + erf(x / sqrt 2))
+        # gelu, exact form: x Phi(x). onnxruntime has no float64 Erf or Gelu:
+        # float64 builds Phi from elementary ops, as cymlp's kernel does.
+        if self.dtype == np.float64:
+            return self.node("Mul", [z, self.normal_cdf(z)])
+        # float32: x / 2 (1 + erf(x / sqrt 2)), as one Gelu node from opset 20
         if self.container.target_opset >= GELU_OPSET:
             return self.node("Gelu", [z], approximate="none", op_version=GELU_OPSET)
         scaled = self.node("Mul", [z, self.const("inv_sqrt2", [1 / math.sqrt(2)])])
