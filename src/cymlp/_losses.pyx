@@ -1,7 +1,7 @@
 """Output layers: output activation, loss and the delta at the output.
 
-Each head pairs an output activation with its canonical loss, so the
-gradient of the loss with respect to the output pre-activation is always
+Each head pairs an output activation with its loss. For the canonical
+pairs the gradient of the loss with respect to the output pre-activation is
 ``p - y`` (times the sample weight), as in scikit-learn:
 
 ==================  ============  =====================================
@@ -11,32 +11,69 @@ squared error       identity      0.5 / k * sum_j (y_ij - p_ij)^2
 binary log-loss     logistic      -sum_j y log p + (1 - y) log(1 - p)
 softmax log-loss    softmax       -sum_j y log p
 Poisson             exp           sum_j y log(y / p) - y + p
+absolute error      identity      1 / k * sum_j |y_ij - p_ij|
+quantile q          identity      1 / k * sum_j pinball_q(y_ij - p_ij)
 ==================  ============  =====================================
+
+with pinball_q(r) = q r for r >= 0 and (q - 1) r below (scikit-learn's
+``PinballLoss``; absolute error is its ``AbsoluteError``). Their gradient is
+-1 (absolute error) or -q (quantile) where r >= 0, 1 or 1 - q below: at the
+kink r = 0 it is the left one, as in scikit-learn's ``sklearn._loss``.
 
 Probabilities are clipped to [eps, 1 - eps] (eps of the dtype) inside the
 log-losses only. ``loss_and_delta`` returns ``sum_i w_i l_i``; the caller
-divides by the sum of weights.
+divides by the sum of weights. ``weighted_loss`` is the loss alone, for the
+outputs of a prediction (early stopping's validation loss): the same
+kernel as training's, so the two cannot drift apart.
 """
+
+import numpy as np
+
+from ._boundary cimport check_rows, float_data, readonly_float_data
 
 HEAD_CODES = {
     "squared_error": HEAD_SQUARED_ERROR,
     "binary_log_loss": HEAD_BINARY_LOG,
     "log_loss": HEAD_SOFTMAX_LOG,
     "poisson": HEAD_POISSON,
+    "absolute_error": HEAD_ABSOLUTE_ERROR,
+    "quantile": HEAD_QUANTILE,
 }
 OUT_ACTIVATION = {
     HEAD_SQUARED_ERROR: "identity",
     HEAD_BINARY_LOG: "logistic",
     HEAD_SOFTMAX_LOG: "softmax",
     HEAD_POISSON: "exp",
+    HEAD_ABSOLUTE_ERROR: "identity",
+    HEAD_QUANTILE: "identity",
 }
+
+
+cdef int head_code(str head, double quantile) except -1:
+    """The code of a head name, with its quantile checked."""
+    if head not in HEAD_CODES:
+        raise ValueError(f"unknown output head {head!r}; choose from {sorted(HEAD_CODES)}")
+    if head == "quantile" and not 0.0 < quantile < 1.0:
+        raise ValueError(f"the quantile head needs a quantile in (0, 1), got {quantile}")
+    return HEAD_CODES[head]
+
+
+cdef const void* weights_of(object sample_weight, Py_ssize_t n_rows,
+                            Py_ssize_t itemsize) except? NULL:
+    """The address of the sample weights (NULL for None), checked with
+    ``_boundary``'s checks: 1-D, one per row, of the outputs' float dtype."""
+    if sample_weight is not None:
+        if not isinstance(sample_weight, np.ndarray) or sample_weight.ndim != 1:
+            raise ValueError("sample_weight must be a 1-D numpy array")
+        check_rows(sample_weight.shape[0], n_rows, "sample_weight")
+    return readonly_float_data(sample_weight, itemsize, "sample_weight")
 
 
 def output_forward(str head, floating[:, ::1] z, const floating[::1] bias):
     """Test entry point: z = out(z + bias) in place for the named head."""
     if z.shape[1] != bias.shape[0]:
         raise ValueError("output_forward: bias length does not match z's columns")
-    cdef int code = HEAD_CODES[head]
+    cdef int code = head_code(head, 0.5)
     if z.shape[0] == 0:
         return
     with nogil:
@@ -44,25 +81,55 @@ def output_forward(str head, floating[:, ::1] z, const floating[::1] bias):
 
 
 def loss_delta(str head, const floating[:, ::1] p_in, const floating[:, ::1] y,
-               sample_weight=None, double delta_scale=1.0):
+               sample_weight=None, double delta_scale=1.0, double quantile=0.5):
     """Test entry point: (sum_i w_i l_i, delta) for probabilities/predictions p."""
-    import numpy as np
     if p_in.shape[0] != y.shape[0] or p_in.shape[1] != y.shape[1]:
         raise ValueError("loss_delta: p and y differ in shape")
     dtype = np.float32 if floating is float else np.float64
     cdef floating[:, ::1] p = np.array(p_in, dtype=dtype)  # overwritten by the kernel
     delta_arr = np.empty((p.shape[0], p.shape[1]), dtype=dtype)
     cdef floating[:, ::1] delta = delta_arr
-    cdef const floating[::1] sw
-    cdef const floating* sw_ptr = NULL
     if sample_weight is not None:
-        sw = np.ascontiguousarray(sample_weight, dtype=dtype)
-        if sw.shape[0] != p.shape[0]:
-            raise ValueError("loss_delta: sample_weight length differs from rows")
-        sw_ptr = &sw[0]
-    cdef int code = HEAD_CODES[head]
+        sample_weight = np.ascontiguousarray(sample_weight, dtype=dtype)
+    cdef const floating* sw_ptr = <const floating*> weights_of(sample_weight, p.shape[0],
+                                                               sizeof(floating))
+    cdef int code = head_code(head, quantile)
     cdef double total
     with nogil:
-        total = loss_and_delta(code, &p[0, 0], &y[0, 0], sw_ptr, p.shape[0],
+        total = loss_and_delta(code, quantile, &p[0, 0], &y[0, 0], sw_ptr, p.shape[0],
                                p.shape[1], delta_scale, &delta[0, 0])
     return total, delta_arr
+
+
+def weighted_loss(str head, outputs, y, sample_weight=None, double quantile=0.5):
+    """sum_i w_i l_i: the loss of the outputs of a prediction (probabilities or
+    predictions, as ``predict`` gives them) against targets ``y``, with the
+    training kernel's loss terms (no L2 term).
+
+    ``outputs`` and ``y``: C-contiguous float arrays of one shape (n_rows,
+    n_outputs) and dtype; ``sample_weight``: one per row in that dtype, or
+    None (all weights 1).
+    """
+    cdef int code = head_code(head, quantile)
+    if not isinstance(outputs, np.ndarray) or outputs.ndim != 2:
+        raise ValueError("weighted_loss: outputs must be a 2-D numpy array")
+    cdef Py_ssize_t itemsize = outputs.dtype.itemsize
+    terms = np.array(outputs, order="C")   # overwritten with the loss terms
+    cdef void* t = float_data(terms, itemsize, "outputs")
+    cdef const void* target = readonly_float_data(y, itemsize, "y")
+    if y.shape != outputs.shape:
+        raise ValueError(f"weighted_loss: outputs {outputs.shape} and targets {y.shape} "
+                         "differ in shape")
+    cdef const void* sw = weights_of(sample_weight, outputs.shape[0], itemsize)
+    cdef Py_ssize_t n_rows = outputs.shape[0], n_cols = outputs.shape[1]
+    cdef double total = 0.0
+    if n_rows == 0:
+        return total
+    with nogil:
+        if itemsize == sizeof(double):
+            total = output_loss(code, quantile, <double*> t, <const double*> target,
+                                <const double*> sw, n_rows, n_cols)
+        else:
+            total = output_loss(code, quantile, <float*> t, <const float*> target,
+                                <const float*> sw, n_rows, n_cols)
+    return total
