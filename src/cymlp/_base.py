@@ -39,6 +39,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from . import _solvers, _validation
 from ._build_config import VERSION as __version__
 from ._params import (
+    FIT_DOC,
     PARAMETER_CONSTRAINTS,
     dropout_list,
     hidden_activation_list,
@@ -410,43 +411,10 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
 
     def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None,
             sample_weight_val=None):
-        """Fit the model to data matrix X and target(s) y.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            The input data.
-
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            The target values (class labels in classification, real numbers in
-            regression).
-
-        sample_weight : array-like of shape (n_samples,), default=None
-            Sample weights.
-
-        X_val : {array-like, sparse matrix} of shape (n_val, n_features), default=None
-            Validation data for early stopping, instead of holding out
-            ``validation_fraction`` of X: the model trains on all of X, and
-            ``validation_scores_`` are computed on ``(X_val, y_val)``. Needs
-            ``early_stopping=True`` and solver 'sgd' or 'adam'. In a
-            ``Pipeline``, ``X_val`` can be transformed the same way as ``X``
-            with ``Pipeline(..., transform_input=["X_val"])``. Not in
-            scikit-learn's MLP (the name and meaning are those of
-            ``HistGradientBoostingClassifier.fit``).
-
-        y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
-            The targets of ``X_val``.
-
-        sample_weight_val : array-like of shape (n_val,), default=None
-            Weights of the validation samples in the validation score.
-
-        Returns
-        -------
-        self : object
-            Returns a trained MLP model.
-        """
         return self._fit(X, y, sample_weight=sample_weight, incremental=False,
                          validation_data=(X_val, y_val, sample_weight_val))
+
+    fit.__doc__ = FIT_DOC
 
     def _check_solver(self):
         if self.solver not in _STOCHASTIC_SOLVERS:

@@ -231,7 +231,8 @@ PARAMETERS_DOC = """
         only.
 
     validation_fraction : float, default=0.1
-        Proportion of training data held out for early stopping.
+        Proportion of training data held out for early stopping (unused
+        when ``fit`` is given ``X_val`` and ``y_val``).
 
     beta_1 : float, default=0.9
         Decay rate of the first moment estimates of 'adam', in [0, 1).
@@ -280,6 +281,43 @@ PARAMETERS_DOC = """
         ``early_stopping=True``.
 """
 
+FIT_DOC = """Fit the model to data matrix X and target(s) y.
+
+    Parameters
+    ----------
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        The input data.
+
+    y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        The target values (class labels in classification, real numbers in
+        regression).
+
+    sample_weight : array-like of shape (n_samples,), default=None
+        Sample weights.
+
+    X_val : {array-like, sparse matrix} of shape (n_val, n_features), default=None
+        Validation data for early stopping, instead of holding out
+        ``validation_fraction`` of X: the model trains on all of X, and
+        ``validation_scores_`` are computed on ``(X_val, y_val)``. Needs
+        ``early_stopping=True`` and solver 'sgd' or 'adam'. In a
+        ``Pipeline``, ``X_val`` can be transformed the same way as ``X``
+        with ``Pipeline(..., transform_input=["X_val"])``. Not in
+        scikit-learn's MLP (the name and meaning are those of
+        ``HistGradientBoostingClassifier.fit``).
+
+    y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
+        The targets of ``X_val``.
+
+    sample_weight_val : array-like of shape (n_val,), default=None
+        Weights of the validation samples in the validation score (as
+        given: ``class_weight`` multiplies the training weights only).
+
+    Returns
+    -------
+    self : object
+        Returns a trained MLP model.
+    """
+
 ATTRIBUTES_DOC = """
     loss_ : float
         The current loss computed with the loss function.
@@ -292,8 +330,9 @@ ATTRIBUTES_DOC = """
         The loss at the end of each epoch (stochastic solvers only).
 
     validation_scores_ : list of shape (`n_iter_`,) or None
-        The score on the held-out validation set at each epoch, with
-        ``early_stopping=True``; None otherwise.
+        The validation score (``scoring``) at each epoch, on the held-out
+        part of the training data or on the ``X_val`` and ``y_val`` given
+        to ``fit``, with ``early_stopping=True``; None otherwise.
 
     best_validation_score_ : float or None
         The best validation score, with ``early_stopping=True``.
