@@ -41,3 +41,10 @@ def test_fit_documents_its_validation_arguments(cls):
     signature = list(inspect.signature(cls.fit).parameters)[1:]
     assert list(entries) == signature
     assert "transform_input" in " ".join(entries["X_val"].desc)
+
+
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+def test_parameters_are_documented_in_the_signatures_order(cls):
+    # numpydoc's PR03, which the docs build (warnings are errors) enforces
+    signature = [name for name in inspect.signature(cls.__init__).parameters][1:]
+    assert list(documented(cls.__doc__)) == signature

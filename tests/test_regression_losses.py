@@ -349,3 +349,16 @@ def test_models_saved_before_these_parameters_load_with_their_defaults(kind, hea
     assert params.get("quantile", 0.5) == 0.5
     assert model._network_state.head == head
     assert clone(model).get_params() == params
+
+
+def test_a_model_whose_loss_was_set_after_fitting_still_loads():
+    # pickled after set_params(loss='quantile') on a Poisson model: it loads
+    # as the Poisson network it is; training on is what is refused
+    X, y = heteroscedastic(100, 12)
+    model = MLPRegressor(hidden_layer_sizes=(4,), loss="poisson", max_iter=5,
+                         warm_start=True, random_state=0).fit(X, np.abs(y))
+    loaded = pickle.loads(pickle.dumps(model.set_params(loss="quantile")))
+    assert loaded._network_state.head == "poisson"
+    assert_array_equal(loaded.predict(X), model.predict(X))
+    with pytest.raises(ValueError, match="needs 'identity'"):
+        loaded.fit(X, y)

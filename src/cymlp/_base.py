@@ -8,11 +8,12 @@
 
 Validation (scikit-learn's checks, in its order), the fit transaction, the
 network's setup (a fresh network, hand-set weights, or a resumed one for
-warm start and partial_fit), the early-stopping split, and the public
-methods. The network itself (its buffers, the views that are its fitted
-arrays, its pickled form) is a ``NetworkState`` (``_state.py``); the
-solver loops are in ``_solvers.py``, and return a record that ``_fit``
-applies. Nothing here loops over samples or batches.
+warm start and partial_fit), and the public methods. The network itself
+(its buffers, the views that are its fitted arrays, its pickled form) is a
+``NetworkState`` (``_state.py``); early stopping's validation set and score
+come from ``_validation.py``; the solver loops are in ``_solvers.py``, and
+return a record that ``_fit`` applies. Nothing here loops over samples or
+batches.
 
 A resumed fit trains the live parameter buffer in place, as scikit-learn
 does, so arrays a user holds (``est.coefs_[0]``) see the new weights. Each
@@ -109,9 +110,10 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
             "negative_slope": float(self.negative_slope),
         }
 
-    def _loss_head(self):
+    def _loss_head(self, resuming=False):
         """(head, quantile) of the kernels' loss, from ``out_activation_`` and ``loss``."""
-        return head_for(self.out_activation_, self.loss, getattr(self, "quantile", 0.5))
+        return head_for(self.out_activation_, self.loss, getattr(self, "quantile", 0.5),
+                        resuming)
 
     def _bind(self, network):
         """Make ``network`` the model; its views become the fitted arrays."""
@@ -282,8 +284,8 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
         else:
             # the same buffers, perhaps a new dropout or negative_slope: the
             # fitted arrays stay views of what is trained
-            self._network_state = self._network().check_resumable(units, config,
-                                                                   *self._loss_head())
+            self._network_state = self._network().check_resumable(
+                units, config, *self._loss_head(resuming=True))
         network = self._network_state  # trained in place from here on
         if X.dtype != network.dtype:
             X = X.astype(network.dtype)

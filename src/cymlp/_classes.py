@@ -112,8 +112,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         dropout=0.0,
         batch_norm=False,
         weight_init="auto",
-        class_weight=None,
         scoring=None,
+        class_weight=None,
     ):
         self.class_weight = class_weight
         super().__init__(
@@ -417,8 +417,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         dropout=0.0,
         batch_norm=False,
         weight_init="auto",
-        quantile=0.5,
         scoring=None,
+        quantile=0.5,
     ):
         self.quantile = quantile
         super().__init__(

@@ -89,16 +89,17 @@ def kernel_input(X, dtype):
     return converted
 
 
-def head_for(out_activation, loss, quantile=0.5):
+def head_for(out_activation, loss, quantile=0.5, resuming=False):
     """(head, quantile): the loss head of a network with output activation
     ``out_activation`` trained on ``loss`` (the estimator's parameters).
 
     The output activation picks the head (squared error, log-losses,
     Poisson), except that an identity output may instead train the
     absolute-error or quantile loss. A model saved before those losses
-    existed gets the head it had.
+    existed gets the head it had. Resuming the training of a network whose
+    output is not the identity with one of those losses is a ValueError.
     """
-    if loss in IDENTITY_LOSSES:
+    if loss in IDENTITY_LOSSES and (out_activation == "identity" or resuming):
         if out_activation != "identity":
             raise ValueError(
                 f"Cannot resume training with loss={loss!r}: the fitted network has the "
