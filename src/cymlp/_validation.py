@@ -25,6 +25,7 @@ The score is the estimator's ``scoring``, higher is better:
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import is_classifier
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import train_test_split
@@ -117,6 +118,8 @@ def _check_given(estimator, network, X_val, y_val, sample_weight_val):
     X_val = validate_data(estimator, X_val, accept_sparse=["csr", "csc"],
                           dtype=(np.float64, np.float32), reset=False)
     network.kernel_input(X_val)   # refuses values beyond the range of the model's dtype
+    if sp.issparse(X_val):
+        X_val = X_val.tocsr()     # the kernels' layout, once rather than every epoch
     if X_val.dtype != network.dtype:
         X_val = X_val.astype(network.dtype)
     y_val = _check_y(y_val, multi_output=True, y_numeric=not is_classifier(estimator),
