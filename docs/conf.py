@@ -62,6 +62,9 @@ numpydoc_validation_exclude = {
     r"\.set_\w+_request$",
     r"\.get_metadata_routing$",
     r"\.set_callbacks$",
+    # Python's own, inherited by InconsistentVersionWarning (an exception)
+    r"\.add_note$",
+    r"\.with_traceback$",
     r"\.__\w+__$",
     r"\._\w+$",
     # Python's own BaseException methods, inherited by InconsistentVersionWarning

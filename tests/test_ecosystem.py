@@ -373,7 +373,8 @@ def test_sample_weight_routing_needs_a_request(routing):
     mlp = MLPClassifier().set_fit_request(sample_weight=True).set_score_request(
         sample_weight=False)
     routing_info = mlp.get_metadata_routing()
-    assert routing_info.fit.requests == {"sample_weight": True}
+    assert routing_info.fit.requests == {"sample_weight": True, "X_val": None,
+                                         "y_val": None, "sample_weight_val": None}
     assert routing_info.score.requests == {"sample_weight": False}
     assert set(routing_info.partial_fit.requests) == {"sample_weight", "classes"}
 

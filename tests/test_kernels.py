@@ -12,6 +12,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.neural_network._base import ACTIVATIONS, LOSS_FUNCTIONS
 
 import kernel_calls
+from gradient_checks import assert_rel_close, central_differences
 from cymlp import _blas, _dispatch, _layout, _plans
 from cymlp._dispatch import network as _network
 
@@ -29,27 +30,8 @@ OUT_ACTIVATION = {
 TOL = {np.float32: 2e-6, np.float64: 1e-13}
 
 
-def central_differences(f, x, h):
-    """Gradient of the scalar f at x (any shape) by central differences."""
-    x = np.array(x, dtype=np.float64)
-    grad = np.empty_like(x)
-    flat, gflat = x.reshape(-1), grad.reshape(-1)
-    for i in range(flat.size):
-        keep = flat[i]
-        flat[i] = keep + h
-        up = f(x)
-        flat[i] = keep - h
-        down = f(x)
-        flat[i] = keep
-        gflat[i] = (up - down) / (2 * h)
-    return grad
 
 
-def assert_rel_close(actual, desired, rtol=1e-6):
-    """Elementwise relative error below rtol, zeros compared at rtol * max|desired|."""
-    actual, desired = np.asarray(actual), np.asarray(desired)
-    scale = max(np.abs(desired).max(), 1e-300)
-    assert_allclose(actual, desired, rtol=rtol, atol=rtol * 1e-2 * scale)
 
 
 # --------------------------------------------------------------------------

@@ -36,7 +36,7 @@ def test_layout_rejects_bad_shapes():
         _layout.Layout([3], [], "squared_error")
     with pytest.raises(ValueError):
         _layout.Layout([3, 4, 1], [], "squared_error")
-    with pytest.raises(KeyError):
+    with pytest.raises(ValueError, match="unknown output head 'hinge'"):
         _layout.Layout([3, 4, 1], ["relu"], "hinge")
 
 

@@ -212,13 +212,13 @@ def test_copies_are_independent():
 def test_resuming_needs_the_same_network():
     state, _ = new_state()
     with pytest.raises(ValueError, match=r"layer sizes \[3, 4, 5, 2\], but .* give \[3, 4, 2\]"):
-        state.check_resumable([3, 4, 2], CONFIG)
+        state.check_resumable([3, 4, 2], CONFIG, "log_loss")
     for key, value in (("activations", ["relu", "tanh"]), ("batch_norm", [False, True])):
         with pytest.raises(ValueError, match=f"the fitted network has {key}"):
-            state.check_resumable(UNITS, {**CONFIG, key: value})
-    assert state.check_resumable(UNITS, dict(CONFIG)) is state
+            state.check_resumable(UNITS, {**CONFIG, key: value}, "log_loss")
+    assert state.check_resumable(UNITS, dict(CONFIG), "log_loss") is state
     # dropout and negative_slope may change: the same buffers, a new layout
-    resumed = state.check_resumable(UNITS, {**CONFIG, "dropout": [0.3, 0.0]})
+    resumed = state.check_resumable(UNITS, {**CONFIG, "dropout": [0.3, 0.0]}, "log_loss")
     assert resumed is not state and resumed.owns(state.views()["coefs_"])
 
 

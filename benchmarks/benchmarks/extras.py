@@ -4,7 +4,10 @@
   epochs) with each extra switched on in turn; 'default' is the
   scikit-learn-equivalent path, so each row reads as the extra's cost. That
   the default path is no slower than before is what ``asv continuous``
-  between two commits shows on 'default' (and on every other module).
+  between two commits shows on 'default' (and on every other module). The
+  ``loss=`` rows fit a regressor (20-100-1, the same budget) with each
+  regression loss: 'loss=squared_error' is the regressor's default and the
+  reference of the others (target: each new loss at most 1.2x its time).
 * ``GradientNorms.time_epoch``: one training epoch through the kernel's
   (``train_epoch``) with the per-layer gradient norms (``gradient_norms_``) on and
   off; the target is a cost below 3 % of fit time.
@@ -25,6 +28,9 @@ EXTRAS = {
     "dropout": {"dropout": 0.2},
     "batch_norm": {"batch_norm": True},
     "class_weight": {"class_weight": "balanced"},
+    "loss=squared_error": {},
+    "loss=absolute_error": {"loss": "absolute_error"},
+    "loss=quantile": {"loss": "quantile", "quantile": 0.9},
 }
 
 
@@ -35,20 +41,31 @@ def _tabular():
                                n_classes=5, random_state=0)
 
 
+def _regression():
+    from sklearn.datasets import make_regression
+
+    X, y = make_regression(n_samples=10_000, n_features=20, n_informative=12,
+                           noise=5.0, random_state=0)
+    return X, (y - y.mean()) / y.std()
+
+
 class Extras:
     params = [list(EXTRAS)]
     param_names = ["extra"]
 
     def setup(self, extra):
         try:
-            from cymlp import MLPClassifier
+            from cymlp import MLPClassifier, MLPRegressor
         except ImportError as exc:
             raise NotImplementedError(str(exc))
-        self.X, self.y = _tabular()
+        regression = extra.startswith("loss=")
+        if regression and "quantile" not in MLPRegressor().get_params():
+            raise NotImplementedError("this cymlp has only scikit-learn's regression losses")
+        self.X, self.y = _regression() if regression else _tabular()
         kw = dict(hidden_layer_sizes=(100,), max_iter=5, tol=0, n_iter_no_change=5,
                   random_state=0)
         kw.update(EXTRAS[extra])
-        self.estimator = MLPClassifier(**kw)
+        self.estimator = (MLPRegressor if regression else MLPClassifier)(**kw)
         self.limits = threadpool_limits(1)
 
     def teardown(self, extra):

@@ -8,11 +8,12 @@
 
 Validation (scikit-learn's checks, in its order), the fit transaction, the
 network's setup (a fresh network, hand-set weights, or a resumed one for
-warm start and partial_fit), the early-stopping split, and the public
-methods. The network itself (its buffers, the views that are its fitted
-arrays, its pickled form) is a ``NetworkState`` (``_state.py``); the
-solver loops are in ``_solvers.py``, and return a record that ``_fit``
-applies. Nothing here loops over samples or batches.
+warm start and partial_fit), and the public methods. The network itself
+(its buffers, the views that are its fitted arrays, its pickled form) is a
+``NetworkState`` (``_state.py``); early stopping's validation set and score
+come from ``_validation.py``; the solver loops are in ``_solvers.py``, and
+return a record that ``_fit`` applies. Nothing here loops over samples or
+batches.
 
 A resumed fit trains the live parameter buffer in place, as scikit-learn
 does, so arrays a user holds (``est.coefs_[0]``) see the new weights. Each
@@ -24,6 +25,7 @@ saw, and NaN validation scores for the diverged epochs.
 """
 
 import copy
+import inspect
 import math
 import warnings
 from abc import ABC, abstractmethod
@@ -32,21 +34,21 @@ import numpy as np
 from sklearn import get_config
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.callback import CallbackSupportMixin
-from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from . import _solvers
+from . import _solvers, _validation
 from ._build_config import VERSION as __version__
 from ._params import (
+    FIT_DOC,
     PARAMETER_CONSTRAINTS,
     dropout_list,
     hidden_activation_list,
     hidden_layer_list,
     initial_weights,
 )
-from ._state import (HEADS, SAVED_ATTRIBUTES, VIEW_ATTRIBUTES, InconsistentVersionWarning,
-                     NetworkState)
+from ._state import (SAVED_ATTRIBUTES, VIEW_ATTRIBUTES, InconsistentVersionWarning,
+                     NetworkState, head_for)
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
 _FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
@@ -63,7 +65,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
         learning_rate_init, power_t, max_iter, loss, shuffle, random_state, tol,
         verbose, warm_start, momentum, nesterovs_momentum, early_stopping,
         validation_fraction, beta_1, beta_2, epsilon, n_iter_no_change, max_fun,
-        negative_slope, dropout, batch_norm, weight_init,
+        negative_slope, dropout, batch_norm, weight_init, scoring,
     ):
         self.activation = activation
         self.solver = solver
@@ -93,6 +95,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
         self.dropout = dropout
         self.batch_norm = batch_norm
         self.weight_init = weight_init
+        self.scoring = scoring
 
     # ------------------------------------------------------------------
     # The network state: its views are the fitted arrays
@@ -106,6 +109,11 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
             "batch_norm": [bool(self.batch_norm)] * n_hidden,
             "negative_slope": float(self.negative_slope),
         }
+
+    def _loss_head(self, resuming=False):
+        """(head, quantile) of the kernels' loss, from ``out_activation_`` and ``loss``."""
+        return head_for(self.out_activation_, self.loss, getattr(self, "quantile", 0.5),
+                        resuming)
 
     def _bind(self, network):
         """Make ``network`` the model; its views become the fitted arrays."""
@@ -139,9 +147,13 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
                 estimator_name=type(self).__name__, current_sklearn_version=__version__,
                 original_sklearn_version=version))
         saved = {name: state.pop(name) for name in SAVED_ATTRIBUTES if name in state}
+        # parameters added since the model was saved: their defaults
+        for name, parameter in inspect.signature(type(self).__init__).parameters.items():
+            if parameter.default is not parameter.empty:
+                state.setdefault(name, parameter.default)
         super().__setstate__(state)
         if saved:
-            self._bind(NetworkState.from_attributes(saved, HEADS[self.out_activation_]))
+            self._bind(NetworkState.from_attributes(saved, *self._loss_head()))
 
     # ------------------------------------------------------------------
     # Forward passes for prediction
@@ -201,11 +213,13 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
     # Fitting
     # ------------------------------------------------------------------
 
-    def _fit(self, X, y, sample_weight=None, incremental=False, prepare=None):
+    def _fit(self, X, y, sample_weight=None, incremental=False, prepare=None,
+             validation_data=(None, None, None)):
         """Fit inside a transaction: if anything raises, the estimator is restored.
 
         ``prepare`` (optional) runs first, inside the transaction (the
-        classifier's first ``partial_fit`` call sets its classes there).
+        classifier's first ``partial_fit`` call sets its classes there);
+        ``validation_data`` is fit's ``(X_val, y_val, sample_weight_val)``.
         """
         callbacks = None
         if getattr(self, "_skl_callbacks", None):
@@ -222,7 +236,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
         try:
             if prepare is not None:
                 prepare()
-            self._fit_unsafe(X, y, sample_weight, incremental, callbacks)
+            self._fit_unsafe(X, y, sample_weight, incremental, callbacks, validation_data)
         except BaseException:
             if network is not None:
                 network.restore(snapshot)
@@ -233,7 +247,8 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
             callbacks.end_fit()
         return self
 
-    def _fit_unsafe(self, X, y, sample_weight, incremental, callbacks):
+    def _fit_unsafe(self, X, y, sample_weight, incremental, callbacks, validation_data):
+        given = _validation.check_request(self, *validation_data)
         hidden_layer_sizes = hidden_layer_list(self.hidden_layer_sizes)
         first_pass = not hasattr(self, "coefs_") or (
             not self.warm_start and not incremental
@@ -269,7 +284,8 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
         else:
             # the same buffers, perhaps a new dropout or negative_slope: the
             # fitted arrays stay views of what is trained
-            self._network_state = self._network().check_resumable(units, config)
+            self._network_state = self._network().check_resumable(
+                units, config, *self._loss_head(resuming=True))
         network = self._network_state  # trained in place from here on
         if X.dtype != network.dtype:
             X = X.astype(network.dtype)
@@ -279,14 +295,15 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
         if callbacks is not None:
             callbacks.begin_fit()
         if self.solver in _STOCHASTIC_SOLVERS:
-            progress = self._fit_stochastic(X, y, sample_weight, incremental, callbacks)
+            progress = self._fit_stochastic(X, y, sample_weight, incremental, callbacks,
+                                            given)
         else:
             progress = self._fit_lbfgs(X, y, sample_weight, callbacks)
         self._check_finite_result(X, progress.loss)
         progress.apply_to(self)
         return self
 
-    def _fit_stochastic(self, X, y, sample_weight, incremental, callbacks):
+    def _fit_stochastic(self, X, y, sample_weight, incremental, callbacks, given):
         """Set up and run the stochastic solver; return its progress record."""
         from ._optim import make_optimizer   # only stochastic fits need it
 
@@ -300,7 +317,8 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
 
         validation = None
         if self.early_stopping:
-            X, y, sample_weight, validation = self._validation_split(X, y, sample_weight)
+            X, y, sample_weight, validation = _validation.early_stopping_set(
+                self, network, X, y, sample_weight, given)
         settings = _solvers.StochasticSettings(
             max_iter=self.max_iter, batch_size=_solvers.batch_size_for(self.batch_size,
                                                                        X.shape[0]),
@@ -311,36 +329,13 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
             network, network.training_set(X, y, sample_weight), optimizer, settings,
             _solvers.Progress.of(self), self._random_state, validation, callbacks)
 
-    def _validation_split(self, X, y, sample_weight):
-        """scikit-learn's early-stopping split (stratified for single-output
-        classification): the training part, and the held-out ``Validation``."""
-        should_stratify = is_classifier(self) and self.n_outputs_ == 1
-        arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
-        split = train_test_split(
-            *arrays, random_state=self._random_state,
-            test_size=self.validation_fraction, stratify=y if should_stratify else None,
-        )
-        X_train, X_val, y_train, y_val = split[:4]
-        sample_weight_train, sample_weight_val = (
-            (None, None) if sample_weight is None else split[4:]
-        )
-        if X_val.shape[0] < 2:
-            raise ValueError(
-                "The validation set is too small. Increase 'validation_fraction' "
-                "or the size of your dataset."
-            )
-        if is_classifier(self):
-            y_val = self._label_binarizer.inverse_transform(y_val)
-        validation = _solvers.Validation(X_val, y_val, sample_weight_val, self._score)
-        return X_train, y_train, sample_weight_train, validation
-
     def _fit_lbfgs(self, X, y, sample_weight, callbacks):
         """Set up and run L-BFGS; return its progress record."""
         network = self._network_state
         # scikit-learn's squared error averages over outputs but its gradient
         # does not (scikit-learn issue 8349); scale the delta so they agree.
         delta_scale = 1.0
-        if self.out_activation_ == "identity" and self.n_outputs_ > 1:
+        if network.head == "squared_error" and self.n_outputs_ > 1:
             delta_scale = 1.0 / self.n_outputs_
         settings = _solvers.LbfgsSettings(
             max_iter=self.max_iter, max_fun=self.max_fun, alpha=float(self.alpha),
@@ -401,8 +396,8 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
             self._random_state, self.weight_init, config["activations"], units,
             self.activation,
         )
-        self._bind(NetworkState.new(units, config, HEADS[self.out_activation_], coefs,
-                                    intercepts, dtype))
+        head, quantile = self._loss_head()
+        self._bind(NetworkState.new(units, config, head, coefs, intercepts, dtype, quantile))
         self.gradient_norms_ = np.empty((0, self.n_layers_ - 1))
         if self.solver in _STOCHASTIC_SOLVERS:
             self.loss_curve_ = []
@@ -416,27 +411,12 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
                 self.validation_scores_ = None
                 self.best_validation_score_ = None
 
-    def fit(self, X, y, sample_weight=None):
-        """Fit the model to data matrix X and target(s) y.
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None,
+            sample_weight_val=None):
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False,
+                         validation_data=(X_val, y_val, sample_weight_val))
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            The input data.
-
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            The target values (class labels in classification, real numbers in
-            regression).
-
-        sample_weight : array-like of shape (n_samples,), default=None
-            Sample weights.
-
-        Returns
-        -------
-        self : object
-            Returns a trained MLP model.
-        """
-        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+    fit.__doc__ = FIT_DOC
 
     def _check_solver(self):
         if self.solver not in _STOCHASTIC_SOLVERS:

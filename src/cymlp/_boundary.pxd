@@ -27,6 +27,8 @@ cdef int check_rows(Py_ssize_t actual, Py_ssize_t expected, str name) except -1
 cdef int check_length(Py_ssize_t actual, Py_ssize_t expected, str name, str what) except -1
 cdef void* float_data(object arr, Py_ssize_t itemsize, str name) except? NULL
 cdef const void* readonly_float_data(object arr, Py_ssize_t itemsize, str name) except? NULL
+cdef const void* sample_weights(object sample_weight, Py_ssize_t n_rows,
+                                Py_ssize_t itemsize) except? NULL
 cdef void* running_buffer(object running, Py_ssize_t n_running, Py_ssize_t itemsize,
                           bint writable) except? NULL
 cdef Py_ssize_t first_out_of_range(const Py_ssize_t* order, Py_ssize_t n,

@@ -172,6 +172,19 @@ cdef const void* readonly_float_data(object arr, Py_ssize_t itemsize,
     return &f[0]
 
 
+cdef const void* sample_weights(object sample_weight, Py_ssize_t n_rows,
+                                Py_ssize_t itemsize) except? NULL:
+    """Address of the sample weights (NULL for None): a 1-D float array of
+    ``itemsize`` bytes with one weight per row."""
+    if sample_weight is None:
+        return NULL
+    check_float_array(sample_weight, itemsize, "sample_weight")
+    if sample_weight.ndim != 1:
+        raise ValueError("sample_weight must be a 1-D array")
+    check_rows(sample_weight.shape[0], n_rows, "sample_weight")
+    return readonly_float_data(sample_weight, itemsize, "sample_weight")
+
+
 cdef void* running_buffer(object running, Py_ssize_t n_running, Py_ssize_t itemsize,
                           bint writable) except? NULL:
     """Address of the batch-norm running statistics (NULL without batch norm).

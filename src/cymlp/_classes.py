@@ -6,11 +6,13 @@
 # (full text, and cymlp's own notice, in LICENSE)
 """MLPClassifier and MLPRegressor: scikit-learn's estimators on cymlp's kernels."""
 
+from numbers import Real
+
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils._param_validation import StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (
@@ -111,6 +113,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         dropout=0.0,
         batch_norm=False,
         weight_init="auto",
+        scoring=None,
         class_weight=None,
     ):
         self.class_weight = class_weight
@@ -143,6 +146,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             dropout=dropout,
             batch_norm=batch_norm,
             weight_init=weight_init,
+            scoring=scoring,
         )
 
     def _validate_input(self, X, y, incremental, reset):
@@ -202,8 +206,10 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         return X, y, class_weights
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
-        return super().fit(X, y, sample_weight=sample_weight)
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None,
+            sample_weight_val=None):
+        return super().fit(X, y, sample_weight=sample_weight, X_val=X_val, y_val=y_val,
+                           sample_weight_val=sample_weight_val)
 
     fit.__doc__ = BaseMLP.fit.__doc__
 
@@ -321,7 +327,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     A drop-in replacement for ``sklearn.neural_network.MLPRegressor``: the
     same parameters, attributes and, for the same ``random_state`` on float64
     data, the same model. It optimizes the squared error or the Poisson
-    deviance with L-BFGS, SGD or Adam, for one or several outputs.
+    deviance with L-BFGS, SGD or Adam, for one or several outputs; beyond
+    scikit-learn, also the absolute error or the pinball loss of a quantile.
 
     Two differences from scikit-learn 1.9, both bug fixes: with
     ``solver='lbfgs'`` and several outputs, the squared-error gradient is the
@@ -331,12 +338,23 @@ class MLPRegressor(RegressorMixin, BaseMLP):
 
     Parameters
     ----------
-    loss : {'squared_error', 'poisson'}, default='squared_error'
+    loss : {'squared_error', 'poisson', 'absolute_error', 'quantile'}, \
+            default='squared_error'
         The loss function: half squared error with an identity output, or
-        half Poisson deviance with an exponential output (targets >= 0).
+        half Poisson deviance with an exponential output (targets >= 0), as
+        in scikit-learn; beyond it, with an identity output, 'absolute_error'
+        (``|y - p|``, fits the conditional median) or 'quantile' (the pinball
+        loss of ``quantile``, fits that conditional quantile), named as in
+        ``HistGradientBoostingRegressor``. With several outputs each loss is
+        the mean over the outputs.
 """
         + PARAMETERS_DOC
         + """
+    quantile : float, default=0.5
+        The quantile q in (0, 1) that ``loss='quantile'`` estimates: the
+        pinball loss is ``q * (y - p)`` where ``y >= p`` and ``(1 - q) * (p -
+        y)`` below. Unused by the other losses. Not in scikit-learn's MLP.
+
     Attributes
     ----------"""
         + ATTRIBUTES_DOC
@@ -359,7 +377,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
 
     _parameter_constraints: dict = {
         **BaseMLP._parameter_constraints,
-        "loss": [StrOptions({"squared_error", "poisson"})],
+        "loss": [StrOptions({"squared_error", "poisson", "absolute_error", "quantile"})],
+        "quantile": [Interval(Real, 0, 1, closed="neither")],
     }
 
     # The "?" link of the HTML repr (notebooks) points at the API page.
@@ -400,7 +419,10 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         dropout=0.0,
         batch_norm=False,
         weight_init="auto",
+        scoring=None,
+        quantile=0.5,
     ):
+        self.quantile = quantile
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
             activation=activation,
@@ -430,11 +452,14 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             dropout=dropout,
             batch_norm=batch_norm,
             weight_init=weight_init,
+            scoring=scoring,
         )
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
-        return super().fit(X, y, sample_weight=sample_weight)
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None,
+            sample_weight_val=None):
+        return super().fit(X, y, sample_weight=sample_weight, X_val=X_val, y_val=y_val,
+                           sample_weight_val=sample_weight_val)
 
     fit.__doc__ = BaseMLP.fit.__doc__
 

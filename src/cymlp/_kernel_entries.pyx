@@ -17,10 +17,10 @@ from cython cimport floating
 from ._activations cimport (activation_derivative, bias_activation,
                             bias_activation_keeping, needs_input)
 from ._fastmath cimport exp_inline, gaussian, log_positive, normal_cdf, tanh_inline
-from ._losses cimport loss_and_delta, output_activation
+from ._boundary cimport sample_weights
+from ._losses cimport head_code, loss_and_delta, output_activation
 
 from ._activations import ACTIVATION_CODES
-from ._losses import HEAD_CODES
 
 
 def activate(str name, floating[:, ::1] z, const floating[::1] bias,
@@ -95,7 +95,7 @@ def output_forward(str head, floating[:, ::1] z, const floating[::1] bias):
     """z = out(z + bias) in place for the named head."""
     if z.shape[1] != bias.shape[0]:
         raise ValueError("output_forward: bias length does not match z's columns")
-    cdef int code = HEAD_CODES[head]
+    cdef int code = head_code(head, 0.5)
     if z.shape[0] == 0:
         return
     with nogil:
@@ -103,7 +103,7 @@ def output_forward(str head, floating[:, ::1] z, const floating[::1] bias):
 
 
 def loss_delta(str head, const floating[:, ::1] p_in, const floating[:, ::1] y,
-               sample_weight=None, double delta_scale=1.0):
+               sample_weight=None, double delta_scale=1.0, double quantile=0.5):
     """(sum_i w_i l_i, delta) for probabilities/predictions p."""
     if p_in.shape[0] != y.shape[0] or p_in.shape[1] != y.shape[1]:
         raise ValueError("loss_delta: p and y differ in shape")
@@ -111,16 +111,13 @@ def loss_delta(str head, const floating[:, ::1] p_in, const floating[:, ::1] y,
     cdef floating[:, ::1] p = np.array(p_in, dtype=dtype)  # overwritten by the kernel
     delta_arr = np.empty((p.shape[0], p.shape[1]), dtype=dtype)
     cdef floating[:, ::1] delta = delta_arr
-    cdef const floating[::1] sw
-    cdef const floating* sw_ptr = NULL
     if sample_weight is not None:
-        sw = np.ascontiguousarray(sample_weight, dtype=dtype)
-        if sw.shape[0] != p.shape[0]:
-            raise ValueError("loss_delta: sample_weight length differs from rows")
-        sw_ptr = &sw[0]
-    cdef int code = HEAD_CODES[head]
+        sample_weight = np.ascontiguousarray(sample_weight, dtype=dtype)
+    cdef const floating* sw_ptr = <const floating*> sample_weights(sample_weight, p.shape[0],
+                                                                   sizeof(floating))
+    cdef int code = head_code(head, quantile)
     cdef double total
     with nogil:
-        total = loss_and_delta(code, &p[0, 0], &y[0, 0], sw_ptr, p.shape[0],
+        total = loss_and_delta(code, quantile, &p[0, 0], &y[0, 0], sw_ptr, p.shape[0],
                                p.shape[1], delta_scale, &delta[0, 0])
     return total, delta_arr

@@ -17,6 +17,7 @@ cdef struct LayoutC:
     Py_ssize_t* beta_off     # [n_layers] batch-norm shift in params, or -1
     Py_ssize_t* run_off      # [n_layers] running means in `running`, or -1
     int head                 # output activation + loss, see _losses
+    double quantile          # q of the 'quantile' head (0.5 for the others)
     Py_ssize_t width         # sum of units[1:]
     double negative_slope    # of 'leaky_relu'
     bint any_input           # some hidden f' needs its input y

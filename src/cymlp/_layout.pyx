@@ -26,7 +26,10 @@ from libc.stdint cimport uint64_t
 from ._boundary cimport check_blas_int, checked_nbytes
 from ._activations cimport needs_input, ACT_PRELU
 from ._activations import ACTIVATION_CODES
+from ._losses cimport head_code
 from ._losses import HEAD_CODES
+
+HEAD_NAMES = {code: name for name, code in HEAD_CODES.items()}
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -39,7 +42,7 @@ cdef class Layout:
     """
 
     def __cinit__(self, units, activations, str head, double negative_slope=0.01,
-                  dropout=None, batch_norm=None):
+                  dropout=None, batch_norm=None, double quantile=0.5):
         units = [int(u) for u in units]
         cdef Py_ssize_t L = len(units), l
         if L < 2:
@@ -75,7 +78,8 @@ cdef class Layout:
                 or self.c.slope_off == NULL or self.c.gamma_off == NULL
                 or self.c.beta_off == NULL or self.c.run_off == NULL):
             raise MemoryError()
-        self.c.head = HEAD_CODES[head]
+        self.c.head = head_code(head, quantile)
+        self.c.quantile = quantile if head == "quantile" else 0.5
         self.c.negative_slope = negative_slope
         cdef Py_ssize_t offset = 0, total = 0
         for l in range(L):
@@ -137,6 +141,16 @@ cdef class Layout:
     @property
     def has_dropout(self):
         return bool(self.c.any_dropout)
+
+    @property
+    def head(self):
+        """The output head's name (a key of ``_losses.HEAD_CODES``)."""
+        return HEAD_NAMES[self.c.head]
+
+    @property
+    def quantile(self):
+        """The quantile of the 'quantile' head (0.5 for the other heads)."""
+        return self.c.quantile
 
     def views(self, params):
         """(coefs, intercepts): lists of views of the flat buffer ``params``."""

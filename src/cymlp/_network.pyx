@@ -222,8 +222,9 @@ cdef double backward(const LayoutC* L, const floating* params, floating* grads,
 
     fan_out = L.units[last + 1]
     delta = deltas + cap * L.cum[last + 1]
-    data_loss = loss_and_delta(L.head, acts + cap * L.cum[last + 1], <const floating*> b.y,
-                               <const floating*> b.sw, n, fan_out, delta_scale, delta)
+    data_loss = loss_and_delta(L.head, L.quantile, acts + cap * L.cum[last + 1],
+                               <const floating*> b.y, <const floating*> b.sw, n, fan_out,
+                               delta_scale, delta)
     for l in range(last, -1, -1):
         fan_in = L.units[l]
         fan_out = L.units[l + 1]

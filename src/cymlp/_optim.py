@@ -17,6 +17,12 @@ scikit-learn's optimizer interface (``BaseOptimizer`` in its
 As in scikit-learn, an optimizer is built once per ``fit`` (or by the first
 ``partial_fit``) and keeps the hyperparameters it was built with: a
 ``set_params`` between ``partial_fit`` calls changes none of them.
+
+Beyond scikit-learn, both optimizers run the 'cosine' schedule: epoch ``e``
+since the network was initialized trains at ``learning_rate_init * (1 +
+cos(pi * (e mod period) / period)) / 2``, with ``period`` the estimator's
+``max_iter``. A new optimizer (a ``warm_start`` fit) starts at the epoch the
+network has reached; a ``partial_fit`` optimizer counts on.
 """
 
 import math
@@ -30,6 +36,12 @@ from . import _plans
 class BaseOptimizer(ABC):
     """The learning rate, and scikit-learn's default end-of-epoch rules."""
 
+    # The 'cosine' schedule: epochs per cycle (None: not used), and the epoch
+    # the network is at. Class attributes, so that optimizers without the
+    # schedule (and those saved before it existed) keep their saved form.
+    cosine_period = None
+    epoch = 0
+
     def __init__(self, learning_rate_init):
         self.learning_rate_init = learning_rate_init
         self.learning_rate = float(learning_rate_init)
@@ -38,8 +50,23 @@ class BaseOptimizer(ABC):
     def step_rule(self):
         """The step rule the epoch loop runs (``_plans.sgd_rule`` or ``adam_rule``)."""
 
+    def use_cosine(self, period, epoch):
+        """Anneal with the 'cosine' schedule, ``period`` epochs per cycle, from
+        ``epoch`` (the epochs the network has trained since it was initialized)."""
+        self.cosine_period = int(period)
+        self.epoch = int(epoch)
+
+    def base_learning_rate(self):
+        """``learning_rate_init``, scaled by the cosine schedule when it is used."""
+        if self.cosine_period is None:
+            return self.learning_rate_init
+        phase = (self.epoch % self.cosine_period) / self.cosine_period
+        return self.learning_rate_init * (1.0 + math.cos(math.pi * phase)) / 2.0
+
     def epoch_learning_rate(self):
         """The learning rate of the next epoch's steps."""
+        if self.cosine_period is not None:
+            self.learning_rate = float(self.base_learning_rate())
         return self.learning_rate
 
     def iteration_ends(self, time_step):
@@ -72,8 +99,11 @@ class SGDState(BaseOptimizer):
         return _plans.sgd_rule(self.velocity, self.momentum, self.nesterov)
 
     def iteration_ends(self, time_step):
-        """Apply the 'invscaling' schedule after an epoch."""
-        if self.lr_schedule == "invscaling":
+        """Apply the 'invscaling' schedule after an epoch (or count the epoch
+        of the 'cosine' schedule)."""
+        if self.cosine_period is not None:
+            self.epoch += 1
+        elif self.lr_schedule == "invscaling":
             try:
                 scale = (time_step + 1) ** self.power_t
             except OverflowError:  # a huge power_t: the rate is 0
@@ -111,27 +141,35 @@ class AdamState(BaseOptimizer):
 
     def epoch_learning_rate(self):
         """Adam's base rate; the kernel applies the bias corrections per step."""
-        return self.learning_rate_init
+        return self.base_learning_rate()
 
     def iteration_ends(self, time_step):
         """Record the step size of the last step, as scikit-learn reports it."""
         t = int(self.t[0])
         if t:
             self.learning_rate = (
-                self.learning_rate_init
+                self.base_learning_rate()
                 * math.sqrt(1 - self.beta_2**t)
                 / (1 - self.beta_1**t)
             )
+        if self.cosine_period is not None:
+            self.epoch += 1
 
 
 def make_optimizer(estimator, n_params, dtype):
-    """A fresh optimizer state for the estimator's solver."""
+    """A fresh optimizer state for the estimator's solver; with the 'cosine'
+    schedule, at the epoch the network has reached (``loss_curve_``)."""
     if estimator.solver == "sgd":
-        return SGDState(
+        optimizer = SGDState(
             n_params, dtype, estimator.learning_rate_init, estimator.learning_rate,
             estimator.momentum, estimator.nesterovs_momentum, estimator.power_t,
         )
-    return AdamState(
-        n_params, dtype, estimator.learning_rate_init, estimator.beta_1,
-        estimator.beta_2, estimator.epsilon,
-    )
+    else:
+        optimizer = AdamState(
+            n_params, dtype, estimator.learning_rate_init, estimator.beta_1,
+            estimator.beta_2, estimator.epsilon,
+        )
+    if estimator.learning_rate == "cosine":
+        optimizer.use_cosine(estimator.max_iter,
+                             len(getattr(estimator, "loss_curve_", None) or ()))
+    return optimizer

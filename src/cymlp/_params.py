@@ -26,7 +26,7 @@ PARAMETER_CONSTRAINTS = {
     "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
     "alpha": [Interval(Real, 0, None, closed="left")],
     "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-    "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+    "learning_rate": [StrOptions({"constant", "invscaling", "adaptive", "cosine"})],
     "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
     "power_t": [Interval(Real, 0, None, closed="left")],
     "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -52,6 +52,7 @@ PARAMETER_CONSTRAINTS = {
     "dropout": [Interval(Real, 0, 1, closed="left"), list, tuple],
     "batch_norm": ["boolean"],
     "weight_init": [StrOptions(set(WEIGHT_INITS))],
+    "scoring": [str, callable, None],
 }
 
 
@@ -178,10 +179,19 @@ PARAMETERS_DOC = """
         Size of minibatches for stochastic optimizers; 'auto' means
         ``min(200, n_samples)``. Unused by 'lbfgs'.
 
-    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
-        Learning rate schedule of 'sgd': constant ``learning_rate_init``;
-        ``learning_rate_init / pow(t, power_t)``; or divided by 5 each time
-        ``n_iter_no_change`` consecutive epochs fail to improve by ``tol``.
+    learning_rate : {'constant', 'invscaling', 'adaptive', 'cosine'}, default='constant'
+        Learning rate schedule. As in scikit-learn, the first three apply to
+        'sgd' only: constant ``learning_rate_init``; ``learning_rate_init /
+        pow(t, power_t)``; or divided by 5 each time ``n_iter_no_change``
+        consecutive epochs fail to improve by ``tol``. Beyond scikit-learn,
+        'cosine' anneals the rate of 'sgd' and 'adam' from
+        ``learning_rate_init`` to 0 over ``max_iter`` epochs: epoch ``e``
+        (counted from 0) trains at ``learning_rate_init * (1 + cos(pi * (e
+        mod max_iter) / max_iter)) / 2``. ``e`` counts every epoch since the
+        network was initialized, so a ``warm_start`` fit or a ``partial_fit``
+        call continues the schedule where the last one stopped (each
+        ``partial_fit`` call is one epoch); after ``max_iter`` epochs the
+        cycle restarts at ``learning_rate_init`` (a warm restart).
 
     learning_rate_init : float, default=0.001
         The initial learning rate ('sgd' and 'adam').
@@ -221,11 +231,14 @@ PARAMETERS_DOC = """
 
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training data (stratified for
-        single-output classification) and stop when its score stops
-        improving; the best weights are restored. Stochastic solvers only.
+        single-output classification), or use the ``X_val`` and ``y_val``
+        given to ``fit``, and stop when the validation score (``scoring``)
+        stops improving; the best weights are restored. Stochastic solvers
+        only.
 
     validation_fraction : float, default=0.1
-        Proportion of training data held out for early stopping.
+        Proportion of training data held out for early stopping (unused
+        when ``fit`` is given ``X_val`` and ``y_val``).
 
     beta_1 : float, default=0.9
         Decay rate of the first moment estimates of 'adam', in [0, 1).
@@ -261,7 +274,55 @@ PARAMETERS_DOC = """
             'he_normal'}, default='auto'
         Initial weights: 'auto' is scikit-learn's scheme (weights and biases
         uniform, Glorot's bound); the others draw weights only, biases at 0.
+
+    scoring : str, callable or None, default=None
+        What early stopping watches on the validation set (higher is
+        better). None: scikit-learn's, the estimator's ``score`` (accuracy
+        for the classifier, R² for the regressor). 'loss': the training loss
+        without the L2 term, weighted by the validation sample weights,
+        negated (for the classifier, ``-log_loss(y_val,
+        predict_proba(X_val))``). Else a scorer name or a callable
+        ``scorer(estimator, X, y)``, resolved by
+        :func:`sklearn.metrics.check_scoring`. Used only with
+        ``early_stopping=True``.
 """
+
+FIT_DOC = """Fit the model to data matrix X and target(s) y.
+
+    Parameters
+    ----------
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        The input data.
+
+    y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        The target values (class labels in classification, real numbers in
+        regression).
+
+    sample_weight : array-like of shape (n_samples,), default=None
+        Sample weights.
+
+    X_val : {array-like, sparse matrix} of shape (n_val, n_features), default=None
+        Validation data for early stopping, instead of holding out
+        ``validation_fraction`` of X: the model trains on all of X, and
+        ``validation_scores_`` are computed on ``(X_val, y_val)``. Needs
+        ``early_stopping=True`` and solver 'sgd' or 'adam'. In a
+        ``Pipeline``, ``X_val`` can be transformed the same way as ``X``
+        with ``Pipeline(..., transform_input=["X_val"])``. Not in
+        scikit-learn's MLP (the name and meaning are those of
+        ``HistGradientBoostingClassifier.fit``).
+
+    y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
+        The targets of ``X_val``.
+
+    sample_weight_val : array-like of shape (n_val,), default=None
+        Weights of the validation samples in the validation score (as
+        given: ``class_weight`` multiplies the training weights only).
+
+    Returns
+    -------
+    self : object
+        Returns a trained MLP model.
+    """
 
 ATTRIBUTES_DOC = """
     loss_ : float
@@ -275,8 +336,9 @@ ATTRIBUTES_DOC = """
         The loss at the end of each epoch (stochastic solvers only).
 
     validation_scores_ : list of shape (`n_iter_`,) or None
-        The score on the held-out validation set at each epoch, with
-        ``early_stopping=True``; None otherwise.
+        The validation score (``scoring``) at each epoch, on the held-out
+        part of the training data or on the ``X_val`` and ``y_val`` given
+        to ``fit``, with ``early_stopping=True``; None otherwise.
 
     best_validation_score_ : float or None
         The best validation score, with ``early_stopping=True``.

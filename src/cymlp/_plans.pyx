@@ -22,7 +22,8 @@ import threading
 import numpy as np
 
 from ._boundary cimport (BLAS_INT_MAX, check_length, check_rows, fill_source, float_data,
-                         readonly_float_data, first_out_of_range, running_buffer)
+                         readonly_float_data, first_out_of_range, running_buffer,
+                         sample_weights)
 from ._optimizers cimport RULE_SGD, RULE_ADAM
 
 
@@ -56,11 +57,7 @@ cdef class TrainingSet:
         self.c.Y = readonly_float_data(Y, self.itemsize, "Y")
         self.c.n_samples = fill_source(&self.c.src, X, layout.c.units[0], self.itemsize)
         check_rows(Y.shape[0], self.c.n_samples, "Y")
-        self.c.sw = readonly_float_data(sample_weight, self.itemsize, "sample_weight")
-        if sample_weight is not None:
-            if sample_weight.ndim != 1:
-                raise ValueError("sample_weight must be a 1-D array")
-            check_rows(sample_weight.shape[0], self.c.n_samples, "sample_weight")
+        self.c.sw = sample_weights(sample_weight, self.c.n_samples, self.itemsize)
         self.arrays = (X, Y, sample_weight)
 
     @property

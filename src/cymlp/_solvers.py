@@ -12,7 +12,9 @@ stopping counters) that the estimator applies to its fitted attributes. The
 stochastic loop runs one ``train_epoch`` call per epoch (the batches run in
 C without the GIL) and keeps scikit-learn's order of random draws: the
 epoch's shuffle, then (with dropout) the seed of its masks. L-BFGS is
-scipy's ``L-BFGS-B`` on the kernels' full-batch loss and gradient.
+scipy's ``L-BFGS-B`` on the kernels' full-batch loss and gradient; with
+``verbose`` it prints one line per iteration with the loss, as the
+stochastic loop does per epoch (scikit-learn's L-BFGS prints nothing).
 
 A solver that diverges raises ValueError (the estimator's fit transaction
 then restores the estimator), except with early stopping, which ends with
@@ -255,6 +257,8 @@ def fit_lbfgs(state, data, settings, progress, delta_scale, callbacks=None):
     def record(intermediate_result):
         last_x[0] = intermediate_result.x.copy()  # scipy reuses its array
         norms.append(norms_now.copy())
+        if settings.verbose:   # scikit-learn's L-BFGS prints nothing (its issue 10236)
+            print("Iteration %d, loss = %.8f" % (len(norms), intermediate_result.fun))
         if callbacks is not None:
             if callbacks.end_task(state, intermediate_result.x):
                 raise StopIteration  # a callback asked to stop: scipy ends here
@@ -263,7 +267,6 @@ def fit_lbfgs(state, data, settings, progress, delta_scale, callbacks=None):
     if callbacks is not None:
         callbacks.begin_task("lbfgs-iter")
 
-    iprint = 1 if (settings.verbose is True or settings.verbose >= 1) else -1
     progress = replace(progress, n_iter=0, loss_curve=[], validation_scores=[])
     try:
         opt_res = scipy.optimize.minimize(
@@ -272,7 +275,8 @@ def fit_lbfgs(state, data, settings, progress, delta_scale, callbacks=None):
                 "maxfun": settings.max_fun,
                 "maxiter": settings.max_iter,
                 "gtol": settings.tol,
-                **_get_additional_lbfgs_options_dict("iprint", iprint),
+                # scipy < 1.15 would print its own report too: one report only
+                **_get_additional_lbfgs_options_dict("iprint", -1),
             },
         )
     except KeyboardInterrupt:

@@ -21,11 +21,13 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.exceptions import InconsistentVersionWarning as _SklearnVersionWarning
 
-from . import _dispatch, _layout, _plans
+from . import _dispatch, _layout, _losses, _plans
 
 # The loss head of each output activation (see _losses.pyx).
 HEADS = {"identity": "squared_error", "logistic": "binary_log_loss",
          "softmax": "log_loss", "exp": "poisson"}
+# Regression losses on the identity output that are not its canonical loss.
+IDENTITY_LOSSES = ("absolute_error", "quantile")
 # The estimator attributes that are views of the state's buffers.
 VIEW_ATTRIBUTES = (
     "coefs_", "intercepts_", "prelu_slopes_", "batch_norm_scale_", "batch_norm_shift_",
@@ -88,10 +90,31 @@ def kernel_input(X, dtype):
     return converted
 
 
-def make_layout(units, config, head):
+def head_for(out_activation, loss, quantile=0.5, resuming=False):
+    """(head, quantile): the loss head of a network with output activation
+    ``out_activation`` trained on ``loss`` (the estimator's parameters).
+
+    The output activation picks the head (squared error, log-losses,
+    Poisson), except that an identity output may instead train the
+    absolute-error or quantile loss. A model saved before those losses
+    existed gets the head it had. Resuming the training of a network whose
+    output is not the identity with one of those losses is a ValueError.
+    """
+    if loss in IDENTITY_LOSSES and (out_activation == "identity" or resuming):
+        if out_activation != "identity":
+            raise ValueError(
+                f"Cannot resume training with loss={loss!r}: the fitted network has the "
+                f"output activation {out_activation!r}, and {loss!r} needs 'identity'. "
+                "Set warm_start=False (or call fit) to train a new network."
+            )
+        return loss, float(quantile) if loss == "quantile" else 0.5
+    return HEADS[out_activation], 0.5
+
+
+def make_layout(units, config, head, quantile=0.5):
     """The kernels' ``Layout`` of a network."""
     return _layout.Layout(units, config["activations"], head, config["negative_slope"],
-                          config["dropout"], config["batch_norm"])
+                          config["dropout"], config["batch_norm"], quantile)
 
 
 class NetworkState:
@@ -112,29 +135,33 @@ class NetworkState:
         Early stopping's copies of (params, running); new copies if None.
     layout : _layout.Layout, optional
         The kernels' layout of this network, if already made.
+    quantile : float, default=0.5
+        The quantile of the 'quantile' head (unused by the others).
     """
 
-    def __init__(self, units, config, head, params, running, best=None, layout=None):
+    def __init__(self, units, config, head, params, running, best=None, layout=None,
+                 quantile=0.5):
         self.units = list(units)
         self.config = config
         self.head = head
-        self.layout = make_layout(units, config, head) if layout is None else layout
+        self.quantile = quantile
+        self.layout = make_layout(units, config, head, quantile) if layout is None else layout
         self._params = params
         self._running = running
         self._best = (params.copy(), running.copy()) if best is None else best
 
     @classmethod
-    def new(cls, units, config, head, coefs, intercepts, dtype):
+    def new(cls, units, config, head, coefs, intercepts, dtype, quantile=0.5):
         """A network with the given weights and biases (any array-likes of the
         right shapes) and its extras at their initial values."""
-        layout = make_layout(units, config, head)
+        layout = make_layout(units, config, head, quantile)
         params = np.empty(layout.n_params, dtype=dtype)
         running = np.empty(layout.n_running, dtype=dtype)
         views = layout.views(params)
         for target, source in zip(views[0] + views[1], list(coefs) + list(intercepts)):
             target[...] = source
         layout.init_extras(params, running)
-        return cls(units, config, head, params, running, layout=layout)
+        return cls(units, config, head, params, running, layout=layout, quantile=quantile)
 
     # ------------------------------------------------------------------
     # What the estimator shows, and what it saves
@@ -182,7 +209,7 @@ class NetworkState:
                 "_units": self.units, "_config": self.config}
 
     @classmethod
-    def from_attributes(cls, attributes, head):
+    def from_attributes(cls, attributes, head, quantile=0.5):
         """The state saved by ``to_attributes`` (by any cymlp version)."""
         def owned(array):
             # Unpickled arrays may borrow the pickle's memory (protocol 5) or be
@@ -196,14 +223,16 @@ class NetworkState:
         best = None
         if "_best_params" in attributes:
             best = (owned(attributes["_best_params"]), owned(attributes["_best_running"]))
-        return cls(attributes["_units"], attributes["_config"], head, params, running, best)
+        return cls(attributes["_units"], attributes["_config"], head, params, running, best,
+                   quantile=quantile)
 
     def with_params(self, params=None):
         """A copy of this network, at ``params`` if given (copied into its dtype)."""
         params = self._params if params is None else params
         return NetworkState(self.units, self.config, self.head,
                             np.array(params, dtype=self.dtype), self._running.copy(),
-                            (self._best[0].copy(), self._best[1].copy()))
+                            (self._best[0].copy(), self._best[1].copy()), self.layout,
+                            self.quantile)
 
     # ------------------------------------------------------------------
     # The fit transaction and early stopping
@@ -249,11 +278,12 @@ class NetworkState:
     def is_finite(self):
         return bool(np.isfinite(self._params).all())
 
-    def check_resumable(self, units, config):
+    def check_resumable(self, units, config, head, quantile=0.5):
         """Refuse to resume training on data or settings the network does not fit.
 
         Returns the state to train on: this one, or a copy with the new
-        ``dropout`` and ``negative_slope`` (which may change between calls).
+        ``dropout``, ``negative_slope`` or loss head (``head_for``; all may
+        change between calls).
         """
         if list(units) != self.units:
             raise ValueError(
@@ -267,10 +297,10 @@ class NetworkState:
                     f"Cannot resume training: the fitted network has {key} "
                     f"{self.config[key]}, the parameters now give {config[key]}."
                 )
-        if config == self.config:
+        if config == self.config and (head, quantile) == (self.head, self.quantile):
             return self
-        return NetworkState(self.units, config, self.head, self._params, self._running,
-                            self._best)
+        return NetworkState(self.units, config, head, self._params, self._running,
+                            self._best, quantile=quantile)
 
     # ------------------------------------------------------------------
     # The kernels
@@ -289,6 +319,18 @@ class NetworkState:
         """Every layer's outputs for validated X: hidden layers, then output."""
         return _dispatch.network.forward_all(self.layout, self._params,
                                              self.kernel_input(X), self._running)
+
+    def loss(self, X, Y, sample_weight=None):
+        """The training loss of validated X against targets Y (n_samples,
+        n_outputs), weighted, without the L2 term: the loss kernel's, on the
+        outputs of ``predict`` (batch norm's running statistics, no dropout)."""
+        Y = np.ascontiguousarray(Y, dtype=self.dtype)
+        if sample_weight is not None:
+            sample_weight = np.ascontiguousarray(sample_weight, dtype=self.dtype)
+        total = _losses.weighted_loss(self.head, self.predict(X), Y, sample_weight,
+                                      self.quantile)
+        weight = Y.shape[0] if sample_weight is None else sample_weight.sum(dtype=np.float64)
+        return total / weight
 
     def training_set(self, X, y, sample_weight):
         """X, y and sample weights checked for the kernels, in the state's dtype."""
