@@ -120,7 +120,11 @@ cdef inline floating* layer_output(const LayoutC* L, floating* acts, void* dropp
 
 cdef inline const floating* param_or_null(const floating* params,
                                           Py_ssize_t offset) noexcept nogil:
-    return NULL if offset < 0 else params + offset
+    # if/else, not `NULL if ... else ...`: Cython types that expression as
+    # void*, and assigning the const pointer to it drops the const (a warning)
+    if offset < 0:
+        return NULL
+    return params + offset
 
 
 # --------------------------------------------------------------------------
@@ -303,7 +307,9 @@ cdef int epoch(const LayoutC* L, floating* params, floating* grads, floating* st
         rows = NULL
         row_start = start
         yb = Y + start * n_out
-        swb = NULL if sw == NULL else sw + start
+        swb = NULL                 # (not a NULL-if-else: see param_or_null)
+        if sw != NULL:
+            swb = sw + start
         if order != NULL:
             rows = order + start
             row_start = 0
