@@ -443,6 +443,19 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
             self._config = config  # dropout or negative_slope changed
             self._layout_cache = None
 
+    def _loss_type(self):
+        """The scalar type of scikit-learn's ``loss_`` (and loss curve) for this fit.
+
+        np.float64, except a softmax head's: scikit-learn's log_loss calls
+        scipy's xlogy on bool targets and the model's dtype, which scipy >= 1.18
+        keeps in float32 for a float32 model (earlier scipy: float64).
+        """
+        if self.out_activation_ != "softmax":
+            return np.float64
+        from scipy.special import xlogy
+
+        return type(xlogy(np.True_, self._params_flat.dtype.type(0.5)))
+
     def _kernel_data(self, X, y, sample_weight):
         """Contiguous arrays of the parameter dtype for the kernels."""
         dtype = self._params_flat.dtype
@@ -518,6 +531,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
         # sklearn.utils.shuffle(sample_idx) draws exactly what
         # self._random_state.shuffle(sample_idx) draws; this does the same.
         shuffle = shuffler_for(self._random_state)
+        loss_type = self._loss_type()
         try:
             self.n_iter_ = 0
             for it in range(self.max_iter):
@@ -532,7 +546,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
                 np.divide(norm_sums, max(n_batches, 1), out=norms[it])
                 norm_sums[:] = 0.0
                 self.n_iter_ += 1
-                self.loss_ = np.float64(loss_sum) / n_samples
+                self.loss_ = loss_type(np.float64(loss_sum) / n_samples)
                 self.t_ += n_samples
                 self.loss_curve_.append(self.loss_)
                 if self.verbose:
@@ -674,13 +688,13 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
             warnings.warn("Training interrupted by user.")
             params[:] = last_x[0]
             self.n_iter_ = len(norms)
-            self.loss_ = np.float64(loss_grad(params.astype(np.float64))[0])
+            self.loss_ = self._loss_type()(loss_grad(params.astype(np.float64))[0])
         else:
             if opt_res.status == 99:  # stopped by a callback, not a convergence failure
                 self.n_iter_ = opt_res.nit
             else:
                 self.n_iter_ = _check_optimize_result("lbfgs", opt_res, self.max_iter)
-            self.loss_ = np.float64(opt_res.fun)
+            self.loss_ = self._loss_type()(opt_res.fun)
             params[:] = opt_res.x
         finally:
             self._append_gradient_norms(norms)
