@@ -31,7 +31,7 @@
 #   $CYMLP_AARCH64_DIR (default: build/aarch64 in the checkout); the Debian
 #   packages, qemu and the host's build tools are reused from an earlier run,
 #   the wheel and its site directory are made anew. As root, or with sudo
-#   for apt-get (the cross compiler); about 600 MB in the work directory.
+#   for apt-get (the cross compiler); about 800 MB in the work directory.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/.ci/lib/apt.sh"
@@ -64,7 +64,9 @@ download() {   # download [apt option...] PACKAGE...: .deb files into the curren
 
 if [ ! -x "$qemu" ]; then
   mkdir -p "$work/qemu/deb"
-  (cd "$work/qemu/deb" && download qemu-user-static && dpkg-deb -x qemu-user-static_*.deb "$work/qemu")
+  (cd "$work/qemu/deb" && download qemu-user-static \
+     && dpkg-deb --fsys-tarfile qemu-user-static_*.deb \
+        | tar -x -C "$work/qemu" ./usr/bin/qemu-aarch64-static && rm qemu-user-static_*.deb)
 fi
 step "emulator: $("$qemu" --version | head -n 1)"
 
