@@ -19,6 +19,7 @@ export CC=clang
 clang --version | head -n 1
 
 work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
 python3 -m venv "$work/venv"
 "$work/venv/bin/pip" install -v "$root[test]" -Csetup-args=-Dwarning_level=2 \
   -Csetup-args=-Dwerror=true -Ccompile-args=-v > "$work/install.log" 2>&1 \
