@@ -138,7 +138,11 @@ cdef inline floating* layer_output(const LayoutC* L, floating* acts, void* dropp
 
 cdef inline const floating* param_or_null(const floating* params,
                                           Py_ssize_t offset) noexcept nogil:
-    return NULL if offset < 0 else params + offset
+    # if/else, not `NULL if ... else ...`: Cython types that expression as
+    # void*, and assigning the const pointer to it drops the const (a warning)
+    if offset < 0:
+        return NULL
+    return params + offset
 
 
 # --------------------------------------------------------------------------
@@ -319,7 +323,9 @@ cdef int epoch(EpochC* e, floating* params, double learning_rate, double* loss_s
         b.rows = NULL
         b.start = start
         b.y = Y + start * n_out
-        b.sw = NULL if sw == NULL else sw + start
+        b.sw = NULL                 # (not a NULL-if-else: see param_or_null)
+        if sw != NULL:
+            b.sw = sw + start
         if e.order != NULL:
             b.rows = e.order + start
             b.start = 0

@@ -141,7 +141,8 @@ cdef class EpochPlan:
             if order_view.shape[0] != data.c.n_samples:
                 raise ValueError(f"order has {order_view.shape[0]} entries; it must be a "
                                  f"permutation of the {data.c.n_samples} samples")
-            self.c.order = &order_view[0] if data.c.n_samples else NULL
+            if data.c.n_samples:    # (not a NULL-if-else: it would drop the const)
+                self.c.order = &order_view[0]
         dtype = np.float64 if data.itemsize == 8 else np.float32
         gather = data.c.src.dense != NULL and self.c.order != NULL
         self.ws = Workspace(layout, min(batch_size, max(data.c.n_samples, 1)), dtype, gather)

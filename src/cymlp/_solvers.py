@@ -152,6 +152,7 @@ def fit_stochastic(state, data, optimizer, settings, progress, random_state,
     # random_state.shuffle(order) draws; this does the same.
     shuffle = shuffler_for(random_state)
     has_dropout = any(state.config["dropout"])
+    loss_type = state.loss_type()
     try:
         for it in range(settings.max_iter):
             if settings.shuffle:
@@ -166,7 +167,7 @@ def fit_stochastic(state, data, optimizer, settings, progress, random_state,
             np.divide(norm_sums, max(n_batches, 1), out=norms[it])
             norm_sums[:] = 0.0
             progress.n_iter += 1
-            progress.loss = np.float64(loss_sum) / n_samples
+            progress.loss = loss_type(np.float64(loss_sum) / n_samples)
             progress.t += n_samples
             progress.loss_curve.append(progress.loss)
             if settings.verbose:
@@ -283,13 +284,13 @@ def fit_lbfgs(state, data, settings, progress, delta_scale, callbacks=None):
         warn("Training interrupted by user.")
         state.set_params(last_x[0])
         progress.n_iter = len(norms)
-        progress.loss = np.float64(loss_grad(state.params_copy(np.float64))[0])
+        progress.loss = state.loss_type()(loss_grad(state.params_copy(np.float64))[0])
     else:
         if opt_res.status == 99:  # stopped by a callback, not a convergence failure
             progress.n_iter = opt_res.nit
         else:
             progress.n_iter = check_lbfgs_result(opt_res, settings.max_iter)
-        progress.loss = np.float64(opt_res.fun)
+        progress.loss = state.loss_type()(opt_res.fun)
         state.set_params(opt_res.x)
     finally:
         progress.gradient_norms = np.array(norms).reshape(len(norms), len(state.units) - 1)

@@ -275,6 +275,17 @@ class NetworkState:
         """A copy of the batch-norm running statistics (empty without batch norm)."""
         return self._running.copy()
 
+    def loss_type(self):
+        """The scalar type scikit-learn gives this network's loss (``loss_``, the
+        loss curve): np.float64, except a softmax head's, whose log_loss calls
+        scipy's xlogy on bool targets and the model's dtype, which scipy >= 1.18
+        keeps in float32 for a float32 model (earlier scipy: float64)."""
+        if self.head != "log_loss":
+            return np.float64
+        from scipy.special import xlogy
+
+        return type(xlogy(np.True_, self.dtype.type(0.5)))
+
     def is_finite(self):
         return bool(np.isfinite(self._params).all())
 
