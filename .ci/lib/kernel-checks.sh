@@ -83,8 +83,11 @@ check_isa() {
 #    suffixes), so it makes sure the modules still have them, and first finds
 #    the call in a planted object built with $CC, where one is made on purpose.
 helpers='__pyx_f_5cymlp_[0-9]+_(fastmath|activations|losses|optimizers|layer_extras|rowops)_'
-count_helper_calls() {   # calls or tail jumps to a helper's entry (<name>, not <name+0x..>)
-  grep -Ec "\s(call|jmp|bl|b)\s[^<]*<${helpers}[^>+]*>$" "$1" || true
+count_helper_calls() {   # direct calls or tail jumps to a helper's entry (<name>, not
+                         # <name+0x..>); an indirect call through a module's import
+                         # table (`call *0x..(%rip) # .. <name>`) reaches another
+                         # module's exported cdef function, never an inline helper
+  grep -Ec "\s(call|jmp|bl|b)\s+[0-9a-f]+ <${helpers}[^>+]*>$" "$1" || true
 }
 check_inlined() {
   local work=$1 pkg=$2 module n
@@ -107,7 +110,7 @@ EOF
     n=$(count_helper_calls "$work/disassembly")
     echo "$(basename "$module"): $n out-of-line calls to elementwise helpers"
     [ "$n" -eq 0 ] || { echo "$module calls an elementwise helper out of line:" >&2
-                        grep -E "\s(call|jmp|bl|b)\s[^<]*<${helpers}" "$work/disassembly" >&2
+                        grep -E "\s(call|jmp|bl|b)\s+[0-9a-f]+ <${helpers}" "$work/disassembly" >&2
                         exit 1; }
   done
 }
