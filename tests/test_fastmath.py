@@ -175,7 +175,7 @@ def _fastmath(kernels, name, x):
     return out
 
 
-def test_exp_within_one_ulp(kernels):
+def test_exp_within_1_2_ulp_of_the_exact_value(kernels):
     # exp's range-reduction edges (k + 1/2) ln 2, its clips, the subnormal
     # results below -708 and overflow above 709.78
     rng = np.random.RandomState(3)
@@ -186,7 +186,16 @@ def test_exp_within_one_ulp(kernels):
     ours = _fastmath(kernels, "exp", x)
     with np.errstate(over="ignore"):
         ref = np.exp(x)
-    assert _ulps(ours, ref) <= 1
+    ok = np.isfinite(ref) & (ref >= np.finfo(np.float64).tiny)
+    if np.finfo(np.longdouble).nmant > 52:
+        # against the exact value (a long double exp: 64 or 113 bits): within
+        # 1.2 ulp. numpy's float64 exp is no reference at this strength: it
+        # is itself up to 1.5 ulp off in NumPy 1.25 (0.7 in NumPy 2.4).
+        with np.errstate(over="ignore"):
+            exact = np.exp(x[ok].astype(np.longdouble))
+        assert np.max(np.abs(ours[ok] - exact) / np.spacing(ref[ok])) <= 1.2
+    else:  # a platform whose long double is a double
+        assert _ulps(ours, ref) <= 2
     subnormal = (ref < np.finfo(np.float64).tiny)
     # from 2^-1022 down, the results are subnormal: within one of their ulps
     assert np.max(np.abs(ours[subnormal] - ref[subnormal])) <= 5e-324

@@ -278,13 +278,15 @@ class NetworkState:
     def loss_type(self):
         """The scalar type scikit-learn gives this network's loss (``loss_``, the
         loss curve): np.float64, except a softmax head's, whose log_loss calls
-        scipy's xlogy on bool targets and the model's dtype, which scipy >= 1.18
-        keeps in float32 for a float32 model (earlier scipy: float64)."""
+        scipy's xlogy on bool targets and the model's dtype and then adds Python
+        floats (the penalty): float32 for a float32 model only where scipy
+        (>= 1.18) keeps xlogy in float32 and NumPy (>= 2, NEP 50) keeps a
+        float32 plus a Python float in float32; float64 otherwise."""
         if self.head != "log_loss":
             return np.float64
         from scipy.special import xlogy
 
-        return type(xlogy(np.True_, self.dtype.type(0.5)))
+        return type(xlogy(np.True_, self.dtype.type(0.5)) + 0.5)
 
     def is_finite(self):
         return bool(np.isfinite(self._params).all())
