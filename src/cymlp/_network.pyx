@@ -28,7 +28,9 @@ from cython cimport floating
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, memset
 from libc.math cimport sqrt
+from libc.stdint cimport uint64_t
 from cpython.exc cimport PyErr_CheckSignals
+from cython.parallel cimport parallel
 
 from ._blas cimport gemm
 from ._boundary cimport (Source, blas_int, check_blas_int, check_length, checked_nbytes,
@@ -36,11 +38,16 @@ from ._boundary cimport (Source, blas_int, check_blas_int, check_length, checked
 from ._activations cimport (bias_activation, bias_activation_keeping, activation_derivative,
                             needs_input)
 from ._losses cimport output_activation, loss_and_delta
-from ._optimizers cimport optimizer_step
-from ._layer_extras cimport batch_norm_forward, batch_norm_backward, dropout_forward
+from ._optimizers cimport StepRule, optimizer_step, begin_step, apply_step
+from ._layer_extras cimport (batch_norm_forward, batch_norm_backward, dropout_forward,
+                             column_totals, squared_deviations, finish_statistics, normalize,
+                             batch_norm_sums, batch_norm_delta, skip_draws)
 from ._rowops cimport gather_rows, column_sums, sum_of_squares
 from ._layout cimport LayoutC, WorkC, Layout
-from ._plans cimport EpochC, EpochPlan, GradientPlan
+from ._plans cimport DataC, EpochC, EpochPlan, GradientPlan
+from ._blocks cimport BlocksC, MAX_BLOCKS, blocks_of, block_row
+from ._openmp cimport (thread_num, team_size, barrier, before_region, after_region,
+                       region_starts, region_ends)
 
 # Rows per chunk when predicting: bounds the scratch memory of predict.
 cdef Py_ssize_t PREDICT_CHUNK = 256
@@ -131,6 +138,45 @@ cdef inline const floating* param_or_null(const floating* params,
 # Forward and backward passes over n rows
 # --------------------------------------------------------------------------
 
+cdef floating* layer_product(const LayoutC* L, const floating* params, const Batch* b,
+                            WorkC* ws, Py_ssize_t l, bint training) noexcept nogil:
+    """z = (what layer l feeds forward) @ W_l into layer l + 1's buffer; the
+    output layer also gets its bias and output activation. Returns z."""
+    cdef Py_ssize_t h = l + 1, cap = ws.capacity
+    cdef floating* acts = <floating*> ws.acts
+    cdef floating* out = acts + cap * L.cum[h]
+    if l == 0:
+        input_product(b, params + L.coef_off[0], L.units[h], out)
+    else:
+        gemm(False, False, <blas_int> b.n, <blas_int> L.units[h], <blas_int> L.units[l],
+             <floating> 1, layer_output(L, acts, ws.dropped, l, cap, training),
+             params + L.coef_off[l], <floating> 0, out)
+    if h == L.n_layers - 1:
+        output_activation(L.head, out, params + L.bias_off[l], b.n, L.units[h])
+    return out
+
+
+cdef void hidden_output(const LayoutC* L, const floating* params, Py_ssize_t n, WorkC* ws,
+                        Py_ssize_t h, const floating* bias, bint training,
+                        uint64_t* rng) noexcept nogil:
+    """Hidden layer h's activations of its (normalized) z, in place, with
+    ``bias`` added first unless NULL; in training, what the backward pass
+    keeps and the dropout masks (drawn from ``rng``)."""
+    cdef Py_ssize_t cap = ws.capacity, fan_out = L.units[h]
+    cdef floating* out = (<floating*> ws.acts) + cap * L.cum[h]
+    if training and needs_input(L.act[h]):
+        bias_activation_keeping(L.act[h], out, bias, (<floating*> ws.inputs) + cap * L.cum[h],
+                                n, fan_out, L.negative_slope,
+                                param_or_null(params, L.slope_off[h]))
+    else:
+        bias_activation(L.act[h], out, bias, n, fan_out, L.negative_slope,
+                        param_or_null(params, L.slope_off[h]))
+    if training and L.drop[h] > 0:
+        dropout_forward(out, (<floating*> ws.keep) + cap * L.cum[h],
+                        (<floating*> ws.dropped) + cap * L.cum[h], n * fan_out,
+                        L.drop[h], rng)
+
+
 cdef void forward(const LayoutC* L, const floating* params, floating* running,
                   double momentum, const Batch* b, WorkC* ws, bint training) noexcept nogil:
     """Every layer's activations for the batch's rows; the last layer is the output.
@@ -141,43 +187,79 @@ cdef void forward(const LayoutC* L, const floating* params, floating* running,
     prediction reads and writes ``ws.acts`` only (batch norm then uses
     ``running``).
     """
-    cdef Py_ssize_t l, h, fan_in, fan_out, cap = ws.capacity, n = b.n
+    cdef Py_ssize_t l, h, cap = ws.capacity
     cdef floating* out
     cdef const floating* bias
-    cdef floating* acts = <floating*> ws.acts
     for l in range(L.n_layers - 1):
         h = l + 1
-        fan_in = L.units[l]
-        fan_out = L.units[h]
-        out = acts + cap * L.cum[h]
-        if l == 0:
-            input_product(b, params + L.coef_off[0], fan_out, out)
-        else:
-            gemm(False, False, <blas_int> n, <blas_int> fan_out, <blas_int> fan_in,
-                 <floating> 1, layer_output(L, acts, ws.dropped, l, cap, training),
-                 params + L.coef_off[l], <floating> 0, out)
-        bias = params + L.bias_off[l]
+        out = layer_product(L, params, b, ws, l, training)
         if h == L.n_layers - 1:
-            output_activation(L.head, out, bias, n, fan_out)
             break
+        bias = params + L.bias_off[l]
         if L.gamma_off[h] >= 0:
             batch_norm_forward(
-                out, bias, n, fan_out, params + L.gamma_off[h], params + L.beta_off[h],
+                out, bias, b.n, L.units[h], params + L.gamma_off[h], params + L.beta_off[h],
                 (<floating*> ws.normed) + cap * L.cum[h] if training else NULL,
                 (<floating*> ws.stats) + 2 * L.cum[h] if training else NULL,
                 running + L.run_off[h], momentum, training)
             bias = NULL
-        if training and needs_input(L.act[h]):
-            bias_activation_keeping(L.act[h], out, bias, (<floating*> ws.inputs) + cap * L.cum[h],
-                                    n, fan_out, L.negative_slope,
-                                    param_or_null(params, L.slope_off[h]))
-        else:
-            bias_activation(L.act[h], out, bias, n, fan_out, L.negative_slope,
-                            param_or_null(params, L.slope_off[h]))
-        if training and L.drop[h] > 0:
-            dropout_forward(out, (<floating*> ws.keep) + cap * L.cum[h],
-                            (<floating*> ws.dropped) + cap * L.cum[h], n * fan_out,
-                            L.drop[h], &ws.rng)
+        hidden_output(L, params, b.n, ws, h, bias, training, &ws.rng)
+
+
+cdef void layer_gradient(const LayoutC* L, const floating* params, floating* grads,
+                         const Batch* b, WorkC* ws, Py_ssize_t l) noexcept nogil:
+    """Layer l's weight and bias gradients as raw sums over the rows (not yet
+    regularized or divided by the batch's weight): W_l's = input.T @ delta,
+    b_l's = column sums of delta."""
+    cdef Py_ssize_t cap = ws.capacity, fan_out = L.units[l + 1]
+    cdef floating* delta = (<floating*> ws.deltas) + cap * L.cum[l + 1]
+    if l == 0:
+        input_gradient(b, delta, fan_out, grads + L.coef_off[0])
+    else:
+        gemm(True, False, <blas_int> L.units[l], <blas_int> fan_out, <blas_int> b.n,
+             <floating> 1, layer_output(L, <floating*> ws.acts, ws.dropped, l, cap, True),
+             delta, <floating> 0, grads + L.coef_off[l])
+    column_sums(delta, b.n, fan_out, grads + L.bias_off[l])
+
+
+cdef floating* delta_below(const LayoutC* L, const floating* params, floating* grads,
+                           const Batch* b, WorkC* ws, Py_ssize_t l) noexcept nogil:
+    """Hidden layer l's delta from the delta above it: back through W_l,
+    dropout and the activation (batch norm, if any, is left to the caller).
+    The PReLU slopes' gradient goes into ``grads`` as raw sums. Returns the
+    delta (w.r.t. the batch-normalized z with batch norm)."""
+    cdef Py_ssize_t cap = ws.capacity, n = b.n, i, j
+    cdef Py_ssize_t fan_in = L.units[l], fan_out = L.units[l + 1], size = n * fan_in
+    cdef floating* below = (<floating*> ws.deltas) + cap * L.cum[l]
+    cdef const floating* keep
+    cdef const floating* y_in = NULL
+    cdef floating* gs
+    gemm(False, True, <blas_int> n, <blas_int> fan_in, <blas_int> fan_out, <floating> 1,
+         (<floating*> ws.deltas) + cap * L.cum[l + 1], params + L.coef_off[l], <floating> 0,
+         below)
+    if L.drop[l] > 0:
+        keep = (<floating*> ws.keep) + cap * L.cum[l]
+        for i in range(size):
+            below[i] = below[i] * keep[i]
+    if needs_input(L.act[l]):
+        y_in = (<floating*> ws.inputs) + cap * L.cum[l]   # z, or GELU's f'(z)
+    if L.slope_off[l] >= 0:
+        # d loss / d slope_j = sum_i delta_ij * min(y_ij, 0)
+        gs = grads + L.slope_off[l]
+        memset(gs, 0, fan_in * sizeof(floating))
+        for i in range(n):
+            for j in range(fan_in):
+                gs[j] = gs[j] + (below[i * fan_in + j] * y_in[i * fan_in + j]
+                                 if y_in[i * fan_in + j] < 0 else 0)
+    activation_derivative(L.act[l], (<floating*> ws.acts) + cap * L.cum[l], y_in, below, n,
+                          fan_in, L.negative_slope, param_or_null(params, L.slope_off[l]))
+    return below
+
+
+cdef inline void divide(floating* values, Py_ssize_t size, double sw_sum) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(size):
+        values[i] = values[i] / <floating> sw_sum
 
 
 cdef double backward(const LayoutC* L, const floating* params, floating* grads,
@@ -190,81 +272,44 @@ cdef double backward(const LayoutC* L, const floating* params, floating* grads,
     is divided by sw_sum, as in scikit-learn. ``grad_norms[l]`` (IN/OUT) gets
     the L2 norm of layer l's weight gradient added to it (skipped if NULL).
     """
-    cdef Py_ssize_t last = L.n_layers - 2, cap = ws.capacity, n = b.n
+    cdef Py_ssize_t last = L.n_layers - 2, cap = ws.capacity
     cdef double sw_sum = b.sw_sum
-    cdef Py_ssize_t l, i, j, fan_in, fan_out, size
+    cdef Py_ssize_t l, i, fan_in
+    cdef Py_ssize_t size
     cdef const floating* W
     cdef floating* gW
-    cdef floating* gb
-    cdef floating* gs
-    cdef floating* delta
     cdef floating* below
-    cdef const floating* keep
-    cdef const floating* y_in
     cdef double data_loss, w_sq = 0.0
     cdef floating alpha_f = <floating> alpha
-    cdef floating* acts = <floating*> ws.acts
-    cdef floating* deltas = <floating*> ws.deltas
 
-    fan_out = L.units[last + 1]
-    delta = deltas + cap * L.cum[last + 1]
-    data_loss = loss_and_delta(L.head, acts + cap * L.cum[last + 1], <const floating*> b.y,
-                               <const floating*> b.sw, n, fan_out, delta_scale, delta)
+    data_loss = loss_and_delta(L.head, (<floating*> ws.acts) + cap * L.cum[last + 1],
+                               <const floating*> b.y, <const floating*> b.sw, b.n,
+                               L.units[last + 1], delta_scale,
+                               (<floating*> ws.deltas) + cap * L.cum[last + 1])
     for l in range(last, -1, -1):
         fan_in = L.units[l]
-        fan_out = L.units[l + 1]
-        size = fan_in * fan_out
+        size = fan_in * L.units[l + 1]
         W = params + L.coef_off[l]
         gW = grads + L.coef_off[l]
-        gb = grads + L.bias_off[l]
-        delta = deltas + cap * L.cum[l + 1]
-        if l == 0:
-            input_gradient(b, delta, fan_out, gW)
-        else:
-            gemm(True, False, <blas_int> fan_in, <blas_int> fan_out, <blas_int> n,
-                 <floating> 1, layer_output(L, acts, ws.dropped, l, cap, True), delta,
-                 <floating> 0, gW)
+        layer_gradient(L, params, grads, b, ws, l)
         # gW = (in.T delta + alpha W) / sw_sum, in scikit-learn's order
         for i in range(size):
             gW[i] = (gW[i] + alpha_f * W[i]) / <floating> sw_sum
         w_sq += sum_of_squares(W, size)
         if grad_norms != NULL:
             grad_norms[l] += sqrt(sum_of_squares(gW, size))
-        # gb = sum over rows of delta / sw_sum
-        column_sums(delta, n, fan_out, gb)
-        for j in range(fan_out):
-            gb[j] = gb[j] / <floating> sw_sum
+        divide(grads + L.bias_off[l], L.units[l + 1], sw_sum)
         if l == 0:
             break
         # Hidden layer l: delta w.r.t. its output, then back through dropout,
         # the activation and batch norm to its pre-activation z.
-        below = deltas + cap * L.cum[l]
-        gemm(False, True, <blas_int> n, <blas_int> fan_in, <blas_int> fan_out, <floating> 1,
-             delta, W, <floating> 0, below)
-        size = n * fan_in
-        if L.drop[l] > 0:
-            keep = (<floating*> ws.keep) + cap * L.cum[l]
-            for i in range(size):
-                below[i] = below[i] * keep[i]
-        y_in = NULL
-        if needs_input(L.act[l]):
-            y_in = (<floating*> ws.inputs) + cap * L.cum[l]   # z, or GELU's f'(z)
+        below = delta_below(L, params, grads, b, ws, l)
         if L.slope_off[l] >= 0:
-            # d loss / d slope_j = sum_i delta_ij * min(y_ij, 0)
-            gs = grads + L.slope_off[l]
-            memset(gs, 0, fan_in * sizeof(floating))
-            for i in range(n):
-                for j in range(fan_in):
-                    gs[j] = gs[j] + (below[i * fan_in + j] * y_in[i * fan_in + j]
-                                     if y_in[i * fan_in + j] < 0 else 0)
-            for j in range(fan_in):
-                gs[j] = gs[j] / <floating> sw_sum
-        activation_derivative(L.act[l], acts + cap * L.cum[l], y_in, below, n, fan_in,
-                              L.negative_slope, param_or_null(params, L.slope_off[l]))
+            divide(grads + L.slope_off[l], fan_in, sw_sum)
         if L.gamma_off[l] >= 0:
             batch_norm_backward(below, (<floating*> ws.normed) + cap * L.cum[l],
                                 (<floating*> ws.stats) + 2 * L.cum[l],
-                                params + L.gamma_off[l], n, fan_in,
+                                params + L.gamma_off[l], b.n, fan_in,
                                 grads + L.gamma_off[l], grads + L.beta_off[l], sw_sum)
     return (data_loss + 0.5 * alpha * w_sq) / sw_sum
 
