@@ -23,7 +23,8 @@ cdef struct BlocksC:
     double* loss             # [n_blocks] each block's data loss
     Py_ssize_t n_chunks
     Py_ssize_t* chunk_start  # [n_chunks + 1] where each chunk of parameters starts
-    Py_ssize_t* chunk_layer  # [n_chunks] the layer whose weights it holds, or -1
+    Py_ssize_t* layer_chunks # [n_layers] the first chunk of each layer's weights; the
+                             # last entry: the first chunk past every weight
     double* chunk_wsq        # [n_chunks] its sum of squared weights (before the step)
     double* chunk_gsq        # [n_chunks] its sum of squared gradients
     uint64_t rng             # the dropout stream's state at the next batch

@@ -51,25 +51,25 @@ cdef class Blocks:
         self.workspaces = [Workspace(layout, self.capacity, dtype, gather_x)
                            for k in range(self.c.n_blocks)]
         dtype = np.dtype(dtype)
-        starts, layers = [], []
+        starts, firsts = [], []
         for l in range(layout.c.n_layers - 1):
+            firsts.append(len(starts))
             size = layout.c.units[l] * layout.c.units[l + 1]
             for start in range(0, size, CHUNK):
                 starts.append(layout.c.coef_off[l] + start)
-                layers.append(l)
+        firsts.append(len(starts))
         for start in range(layout.n_coef, layout.n_params, CHUNK):
             starts.append(start)
-            layers.append(-1)
         self.c.n_chunks = len(starts)
         starts.append(layout.n_params)
         chunk_start = np.array(starts, dtype=np.intp)
-        chunk_layer = np.array(layers, dtype=np.intp)
+        layer_chunks = np.array(firsts, dtype=np.intp)
         sums = np.zeros((2, max(self.c.n_chunks, 1)))
         loss = np.zeros(self.c.n_blocks)
         partial = np.zeros(self.c.n_blocks * 2 * layout.c.width, dtype=dtype)
         block_grads = [np.zeros(layout.n_params, dtype=dtype)
                        for k in range(1, self.c.n_blocks)]
-        self.arrays = (chunk_start, chunk_layer, sums, loss, partial, block_grads)
+        self.arrays = (chunk_start, layer_chunks, sums, loss, partial, block_grads)
         self.c.ws = <WorkC**> calloc(self.c.n_blocks, sizeof(WorkC*))
         self.c.grads = <void**> calloc(self.c.n_blocks, sizeof(void*))
         if self.c.ws == NULL or self.c.grads == NULL:
@@ -82,11 +82,11 @@ cdef class Blocks:
         if grads is not None:
             self.set_gradient(grads)
         cdef Py_ssize_t[::1] starts_view = chunk_start
-        cdef Py_ssize_t[::1] layers_view = chunk_layer
+        cdef Py_ssize_t[::1] firsts_view = layer_chunks
         cdef double[:, ::1] sums_view = sums
         cdef double[::1] loss_view = loss
         self.c.chunk_start = &starts_view[0]
-        self.c.chunk_layer = &layers_view[0] if self.c.n_chunks else NULL
+        self.c.layer_chunks = &firsts_view[0]
         self.c.chunk_wsq = &sums_view[0, 0]
         self.c.chunk_gsq = &sums_view[1, 0]
         self.c.loss = &loss_view[0]

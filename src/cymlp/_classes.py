@@ -110,6 +110,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         dropout=0.0,
         batch_norm=False,
         weight_init="auto",
+        n_jobs=None,
         class_weight=None,
     ):
         self.class_weight = class_weight
@@ -142,6 +143,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             dropout=dropout,
             batch_norm=batch_norm,
             weight_init=weight_init,
+            n_jobs=n_jobs,
         )
 
     def _validate_input(self, X, y, incremental, reset):
@@ -398,6 +400,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         dropout=0.0,
         batch_norm=False,
         weight_init="auto",
+        n_jobs=None,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -428,6 +431,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             dropout=dropout,
             batch_norm=batch_norm,
             weight_init=weight_init,
+            n_jobs=n_jobs,
         )
 
     @_fit_context(prefer_skip_nested_validation=True)

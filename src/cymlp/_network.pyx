@@ -44,7 +44,7 @@ from ._layer_extras cimport (batch_norm_forward, batch_norm_backward, dropout_fo
                              batch_norm_sums, batch_norm_delta, skip_draws)
 from ._rowops cimport gather_rows, column_sums, sum_of_squares
 from ._layout cimport LayoutC, WorkC, Layout
-from ._plans cimport DataC, EpochC, EpochPlan, GradientPlan
+from ._plans cimport DataC, EpochC, GradientC, EpochPlan, GradientPlan
 from ._blocks cimport BlocksC, MAX_BLOCKS, blocks_of, block_row
 from ._openmp cimport (thread_num, team_size, barrier, before_region, after_region,
                        region_starts, region_ends)
@@ -387,6 +387,363 @@ cdef int epoch(EpochC* e, floating* params, double learning_rate, double* loss_s
 
 
 # --------------------------------------------------------------------------
+# Data-parallel batches: row blocks on OpenMP threads (n_jobs)
+# --------------------------------------------------------------------------
+#
+# A batch is cut into row blocks (``_blocks``: the cut depends on the batch
+# size only). Inside one parallel region per batch, each thread runs the
+# forward and backward passes of its blocks (a contiguous share of them),
+# each block into its own workspace and raw gradient; batch norm's batch
+# statistics and its backward sums are added over the blocks in block order,
+# between barriers. After a last barrier each thread takes a share of the
+# parameter chunks: it adds the blocks' gradients in block order, finishes
+# them (L2 term, division by the batch's weight), sums their squares and
+# applies the optimizer step. Every value is computed in an order that does
+# not depend on T, so every thread count gives the same bits; they differ
+# from the whole-batch path above only in the order of those sums. Dropout
+# masks are the whole-batch path's: each block starts its draws where that
+# path's stream reaches its first row.
+
+cdef struct Blocked:
+    # One batch of the data-parallel path: what every thread reads.
+    const LayoutC* L
+    BlocksC* bc
+    const DataC* data        # X, targets and sample weights of every sample
+    const Py_ssize_t* rows   # the batch's sample indices, or NULL: start .. start + n - 1
+    Py_ssize_t start
+    Py_ssize_t n
+    double sw_sum            # the batch's total weight
+    void* running            # batch-norm running statistics (moved when momentum > 0)
+    double momentum
+    double alpha
+    double delta_scale
+    StepRule* rule           # the optimizer step after the gradient, or NULL (L-BFGS)
+    double step              # its step size (``begin_step``)
+    uint64_t rng             # the dropout stream at the batch's first draw
+
+
+cdef void block_batch(const Blocked* r, const floating* params, Py_ssize_t k, Py_ssize_t kn,
+                      Batch* b, Source* gathered) noexcept nogil:
+    """Block k of kn as a Batch; a shuffled batch's rows are gathered into the
+    block's workspace. (``params`` only picks the dtype.)"""
+    cdef const LayoutC* L = r.L
+    cdef WorkC* ws = r.bc.ws[k]
+    cdef const DataC* d = r.data
+    cdef Py_ssize_t r0 = block_row(r.n, k, kn), i
+    cdef Py_ssize_t n_out = L.units[L.n_layers - 1]
+    b.n = block_row(r.n, k + 1, kn) - r0
+    b.sw_sum = r.sw_sum
+    b.src = &d.src
+    if r.rows == NULL:
+        b.rows = NULL
+        b.start = r.start + r0
+        b.y = (<const floating*> d.Y) + b.start * n_out
+        b.sw = NULL if d.sw == NULL else (<const floating*> d.sw) + b.start
+        return
+    b.rows = r.rows + r0
+    b.start = 0
+    gather_rows(<const floating*> d.Y, b.rows, b.n, n_out, <floating*> ws.ybuf)
+    b.y = ws.ybuf
+    b.sw = NULL
+    if d.sw != NULL:
+        for i in range(b.n):
+            (<floating*> ws.swbuf)[i] = (<const floating*> d.sw)[b.rows[i]]
+        b.sw = ws.swbuf
+    if d.src.dense != NULL:
+        gathered[0] = d.src
+        gather_rows(<const floating*> d.src.dense, b.rows, b.n, L.units[0],
+                    <floating*> ws.xbuf)
+        gathered.dense = ws.xbuf
+        b.src = gathered
+
+
+cdef inline void add_blocks(const floating* base, Py_ssize_t stride, Py_ssize_t kn,
+                            Py_ssize_t m, floating* out) noexcept nogil:
+    """out[j] = sum over blocks k < kn of base[k * stride + j], in block order."""
+    cdef Py_ssize_t j, k
+    for j in range(m):
+        out[j] = base[j]
+    for k in range(1, kn):
+        for j in range(m):
+            out[j] = out[j] + base[k * stride + j]
+
+
+cdef inline void add_block_grads(void** grads, Py_ssize_t kn, Py_ssize_t offset, Py_ssize_t m,
+                                 floating* out) noexcept nogil:
+    """out[j] = sum over blocks k < kn of their gradient at offset + j, in block order."""
+    cdef Py_ssize_t j, k
+    cdef const floating* g = (<const floating*> grads[0]) + offset
+    for j in range(m):
+        out[j] = g[j]
+    for k in range(1, kn):
+        g = (<const floating*> grads[k]) + offset
+        for j in range(m):
+            out[j] = out[j] + g[j]
+
+
+cdef void batch_norm_blocks(const Blocked* r, const floating* params, Py_ssize_t k0,
+                            Py_ssize_t k1, Py_ssize_t kn, const Batch* bs,
+                            Py_ssize_t h) noexcept nogil:
+    """Batch norm of hidden layer h over the whole batch, each block normalizing
+    its own rows: column totals per block, then the mean (blocks added in
+    order), squared deviations per block, then 1 / std; block 0 moves the
+    running statistics."""
+    cdef const LayoutC* L = r.L
+    cdef const BlocksC* bc = r.bc
+    cdef Py_ssize_t m = L.units[h], stride = 2 * L.width, off = 2 * L.cum[h], k, j
+    cdef floating* part = <floating*> bc.partial
+    cdef WorkC* ws
+    cdef floating* z
+    cdef floating* stats
+    for k in range(k0, k1):
+        ws = bc.ws[k]
+        column_totals((<floating*> ws.acts) + ws.capacity * L.cum[h], params + L.bias_off[h - 1],
+                      bs[k].n, m, part + k * stride + off)
+    barrier()
+    for k in range(k0, k1):
+        ws = bc.ws[k]
+        stats = (<floating*> ws.stats) + off
+        add_blocks(part + off, stride, kn, m, stats)
+        for j in range(m):
+            stats[j] = stats[j] / r.n
+        squared_deviations((<floating*> ws.acts) + ws.capacity * L.cum[h], stats, bs[k].n, m,
+                           part + k * stride + off + m)
+    barrier()
+    for k in range(k0, k1):
+        ws = bc.ws[k]
+        z = (<floating*> ws.acts) + ws.capacity * L.cum[h]
+        stats = (<floating*> ws.stats) + off
+        add_blocks(part + off + m, stride, kn, m, stats + m)
+        finish_statistics(stats, stats + m, r.n, m,
+                          (<floating*> r.running) + L.run_off[h] if k == 0 else NULL,
+                          r.momentum)
+        normalize(z, (<floating*> ws.normed) + ws.capacity * L.cum[h], stats, stats + m,
+                  params + L.gamma_off[h], params + L.beta_off[h], bs[k].n, m)
+
+
+cdef void forward_blocks(const Blocked* r, const floating* params, Py_ssize_t k0,
+                         Py_ssize_t k1, Py_ssize_t kn, const Batch* bs) noexcept nogil:
+    """The training forward pass of this thread's blocks (k0 to k1 - 1 of kn),
+    layer by layer."""
+    cdef const LayoutC* L = r.L
+    cdef const BlocksC* bc = r.bc
+    cdef Py_ssize_t l, h, k
+    cdef uint64_t drawn = 0, rng
+    cdef const floating* bias
+    for l in range(L.n_layers - 1):
+        h = l + 1
+        for k in range(k0, k1):
+            layer_product(L, params, &bs[k], bc.ws[k], l, True)
+        if h == L.n_layers - 1:
+            break
+        bias = params + L.bias_off[l]
+        if L.gamma_off[h] >= 0:
+            batch_norm_blocks(r, params, k0, k1, kn, bs, h)
+            bias = NULL
+        for k in range(k0, k1):
+            # the whole-batch path's draws for this block's first row on
+            rng = skip_draws(r.rng, drawn + <uint64_t> (block_row(r.n, k, kn) * L.units[h]))
+            hidden_output(L, params, bs[k].n, bc.ws[k], h, bias, True, &rng)
+        if L.drop[h] > 0:
+            drawn += <uint64_t> (r.n * L.units[h])
+
+
+cdef void backward_blocks(const Blocked* r, const floating* params, Py_ssize_t k0,
+                          Py_ssize_t k1, Py_ssize_t kn, const Batch* bs) noexcept nogil:
+    """The backward pass of this thread's blocks, layer by layer: each block's
+    data loss, and raw gradient sums into its own gradient buffer."""
+    cdef const LayoutC* L = r.L
+    cdef BlocksC* bc = r.bc
+    cdef Py_ssize_t last = L.n_layers - 2, l, k, m, off
+    cdef Py_ssize_t stride = 2 * L.width
+    cdef floating* part = <floating*> bc.partial
+    cdef floating* g
+    cdef floating* below
+    cdef WorkC* ws
+    for k in range(k0, k1):
+        ws = bc.ws[k]
+        bc.loss[k] = loss_and_delta(
+            L.head, (<floating*> ws.acts) + ws.capacity * L.cum[last + 1],
+            <const floating*> bs[k].y, <const floating*> bs[k].sw, bs[k].n,
+            L.units[last + 1], r.delta_scale,
+            (<floating*> ws.deltas) + ws.capacity * L.cum[last + 1])
+    for l in range(last, -1, -1):
+        for k in range(k0, k1):
+            layer_gradient(L, params, <floating*> bc.grads[k], &bs[k], bc.ws[k], l)
+        if l == 0:
+            break
+        for k in range(k0, k1):
+            delta_below(L, params, <floating*> bc.grads[k], &bs[k], bc.ws[k], l)
+        if L.gamma_off[l] < 0:
+            continue
+        m = L.units[l]
+        off = 2 * L.cum[l]
+        for k in range(k0, k1):
+            ws = bc.ws[k]
+            g = <floating*> bc.grads[k]
+            batch_norm_sums((<floating*> ws.deltas) + ws.capacity * L.cum[l],
+                            (<floating*> ws.normed) + ws.capacity * L.cum[l], bs[k].n, m,
+                            g + L.gamma_off[l], g + L.beta_off[l])
+        barrier()
+        for k in range(k0, k1):
+            ws = bc.ws[k]
+            add_block_grads(bc.grads, kn, L.gamma_off[l], m, part + k * stride + off)
+            add_block_grads(bc.grads, kn, L.beta_off[l], m, part + k * stride + off + m)
+            batch_norm_delta((<floating*> ws.deltas) + ws.capacity * L.cum[l],
+                             (<floating*> ws.normed) + ws.capacity * L.cum[l],
+                             (<floating*> ws.stats) + off + m, params + L.gamma_off[l],
+                             bs[k].n, m, part + k * stride + off,
+                             part + k * stride + off + m, r.n)
+
+
+cdef void reduce_chunks(const Blocked* r, floating* params, int tid, int nt,
+                        Py_ssize_t kn) noexcept nogil:
+    """This thread's share of the parameter chunks: the blocks' gradients added
+    in block order into block 0's, finished as the whole-batch path finishes
+    them, their sums of squares, and the optimizer step (if any)."""
+    cdef const BlocksC* bc = r.bc
+    cdef Py_ssize_t n_chunks = bc.n_chunks, n_coef_chunks = bc.layer_chunks[r.L.n_layers - 1]
+    cdef Py_ssize_t c, i, k, start, stop
+    cdef floating* g = <floating*> bc.grads[0]
+    cdef const floating* gk
+    cdef floating alpha_f = <floating> r.alpha
+    for c in range(tid * n_chunks // nt, (tid + 1) * n_chunks // nt):
+        start = bc.chunk_start[c]
+        stop = bc.chunk_start[c + 1]
+        for k in range(1, kn):
+            gk = <const floating*> bc.grads[k]
+            for i in range(start, stop):
+                g[i] = g[i] + gk[i]
+        if c < n_coef_chunks:
+            for i in range(start, stop):
+                g[i] = (g[i] + alpha_f * params[i]) / <floating> r.sw_sum
+            bc.chunk_wsq[c] = sum_of_squares(params + start, stop - start)
+            bc.chunk_gsq[c] = sum_of_squares(g + start, stop - start)
+        else:
+            divide(g + start, stop - start, r.sw_sum)
+        if r.rule != NULL:
+            apply_step(r.rule, params, g, start, stop, r.step)
+
+
+cdef void block_thread(const Blocked* r, floating* params, Py_ssize_t kn) noexcept nogil:
+    """One thread's part of a batch (any team size: one thread does it all)."""
+    cdef Batch bs[MAX_BLOCKS]
+    cdef Source gathered[MAX_BLOCKS]
+    cdef int tid = thread_num(), nt = team_size()
+    cdef Py_ssize_t k, k0 = tid * kn // nt, k1 = (tid + 1) * kn // nt
+    region_starts()
+    for k in range(k0, k1):
+        block_batch(r, params, k, kn, &bs[k], &gathered[k])
+    forward_blocks(r, params, k0, k1, kn, bs)
+    backward_blocks(r, params, k0, k1, kn, bs)
+    barrier()
+    reduce_chunks(r, params, tid, nt, kn)
+    region_ends()
+
+
+cdef double blocked_batch(const Blocked* r, floating* params,
+                          double* grad_norms) noexcept nogil:
+    """One batch on the blocks: its gradient into block 0's buffer (and the
+    step, with a rule); returns the loss. ``grad_norms[l]`` (IN/OUT, or
+    NULL) gets layer l's weight-gradient norm added."""
+    cdef const LayoutC* L = r.L
+    cdef const BlocksC* bc = r.bc
+    cdef Py_ssize_t kn = blocks_of(r.bc, r.n), k, l, c
+    cdef double data_loss = 0.0, w_sq = 0.0, layer_wsq, layer_gsq
+    before_region()
+    with parallel(num_threads=bc.n_threads):
+        block_thread(r, params, kn)
+    after_region()
+    for k in range(kn):
+        data_loss += bc.loss[k]
+    for l in range(L.n_layers - 2, -1, -1):
+        layer_wsq = 0.0
+        layer_gsq = 0.0
+        for c in range(bc.layer_chunks[l], bc.layer_chunks[l + 1]):
+            layer_wsq += bc.chunk_wsq[c]
+            layer_gsq += bc.chunk_gsq[c]
+        w_sq += layer_wsq
+        if grad_norms != NULL:
+            grad_norms[l] += sqrt(layer_gsq)
+    return (data_loss + 0.5 * r.alpha * w_sq) / r.sw_sum
+
+
+cdef uint64_t dropout_draws(const LayoutC* L, Py_ssize_t n) noexcept nogil:
+    """Dropout draws of one training forward pass over n rows."""
+    cdef uint64_t drawn = 0
+    cdef Py_ssize_t h
+    for h in range(1, L.n_layers - 1):
+        if L.drop[h] > 0:
+            drawn += <uint64_t> (n * L.units[h])
+    return drawn
+
+
+cdef int blocked_epoch(EpochC* e, floating* params, double learning_rate, double* loss_sum,
+                       Py_ssize_t* n_batches) except -1 nogil:
+    """``epoch`` on the blocks: the same batches, steps, skipped zero-weight
+    batches and signal checks."""
+    cdef Blocked r
+    cdef Py_ssize_t i, start = 0, n_samples = e.data.n_samples
+    cdef const floating* sw = <const floating*> e.data.sw
+    cdef double batch_loss
+    r.L = e.layout
+    r.bc = e.blocks
+    r.data = &e.data
+    r.running = e.running
+    r.momentum = 0.1
+    r.alpha = e.alpha
+    r.delta_scale = 1.0
+    r.rule = &e.rule
+    while start < n_samples:
+        r.n = min(e.batch_size, n_samples - start)
+        r.start = start
+        r.rows = NULL if e.order == NULL else e.order + start
+        r.sw_sum = <double> r.n
+        if sw != NULL:
+            r.sw_sum = 0.0
+            for i in range(r.n):
+                r.sw_sum += sw[r.rows[i] if r.rows != NULL else start + i]
+        start += r.n
+        if r.sw_sum == 0:
+            continue    # a batch of zero total weight carries no gradient: no step
+        r.step = begin_step(&e.rule, learning_rate)
+        r.rng = e.blocks.rng
+        batch_loss = blocked_batch(&r, params, e.grad_norms)
+        e.blocks.rng = skip_draws(e.blocks.rng, dropout_draws(e.layout, r.n))
+        loss_sum[0] += batch_loss * r.n
+        n_batches[0] += 1
+        if e.check_signals:
+            with gil:
+                PyErr_CheckSignals()
+    return 0
+
+
+cdef double blocked_loss_and_gradient(GradientC* g, floating* params, floating* grads,
+                                      double running_momentum) noexcept nogil:
+    """L-BFGS's full-batch loss and gradient on the blocks."""
+    cdef Blocked r
+    cdef double loss
+    r.L = g.layout
+    r.bc = g.blocks
+    r.data = &g.data
+    r.rows = NULL
+    r.start = 0
+    r.n = g.data.n_samples
+    r.sw_sum = g.sw_sum
+    r.running = g.running
+    r.momentum = running_momentum
+    r.alpha = g.alpha
+    r.delta_scale = g.delta_scale
+    r.rule = NULL
+    r.step = 0.0
+    r.rng = g.blocks.rng
+    g.blocks.grads[0] = grads
+    loss = blocked_batch(&r, params, g.grad_norms)
+    g.blocks.rng = skip_draws(g.blocks.rng, dropout_draws(r.L, r.n))
+    return loss
+
+
+# --------------------------------------------------------------------------
 # Python entry points: each runs what was checked, choosing the dtype once
 # --------------------------------------------------------------------------
 
@@ -404,7 +761,11 @@ def train_epoch(EpochPlan plan, double learning_rate):
         return loss_sum, n_batches
     plan.check_order()
     with nogil:
-        if e.itemsize == sizeof(double):
+        if e.blocks != NULL and e.itemsize == sizeof(double):
+            blocked_epoch(e, <double*> e.params, learning_rate, &loss_sum, &n_batches)
+        elif e.blocks != NULL:
+            blocked_epoch(e, <float*> e.params, learning_rate, &loss_sum, &n_batches)
+        elif e.itemsize == sizeof(double):
             epoch(e, <double*> e.params, learning_rate, &loss_sum, &n_batches)
         else:
             epoch(e, <float*> e.params, learning_rate, &loss_sum, &n_batches)
@@ -425,6 +786,11 @@ def loss_and_gradient(GradientPlan plan, const floating[::1] params, floating[::
     plan.check_params(params.shape[0], sizeof(floating), "params")
     plan.check_params(grads.shape[0], sizeof(floating), "grads")
     memset(plan.c.grad_norms, 0, (plan.layout.c.n_layers - 1) * sizeof(double))
+    if plan.c.blocks != NULL:
+        with nogil:
+            loss = blocked_loss_and_gradient(&plan.c, <floating*> &params[0], &grads[0],
+                                             running_momentum)
+        return loss
     b.src = &plan.c.data.src
     b.rows = NULL
     b.start = 0
@@ -440,13 +806,39 @@ def loss_and_gradient(GradientPlan plan, const floating[::1] params, floating[::
     return loss
 
 
-def predict(Layout layout, const floating[::1] params, X, running=None):
-    """Output-layer values (probabilities or predictions) for X, in chunks of rows."""
-    cdef Source src
-    cdef Batch b
+cdef void predict_chunks(const LayoutC* L, const floating* params, floating* running,
+                         const Source* src, Py_ssize_t n_samples, Py_ssize_t chunk,
+                         floating* scratch, floating* out) noexcept nogil:
+    """This thread's share of predict's chunks of ``chunk`` rows (chunk c on
+    thread c mod T), in its own ``scratch`` of chunk x width values."""
+    cdef int tid = thread_num(), nt = team_size()
+    cdef Py_ssize_t n_out = L.units[L.n_layers - 1], c
+    cdef Py_ssize_t n_chunks = (n_samples + chunk - 1) // chunk
     cdef WorkC ws
+    cdef Batch b
+    region_starts()
+    memset(&ws, 0, sizeof(WorkC))
+    ws.capacity = chunk
+    ws.acts = scratch + tid * chunk * L.width
+    b.src = src
+    b.rows = NULL
+    for c in range(tid * n_chunks // nt, (tid + 1) * n_chunks // nt):
+        b.start = c * chunk
+        b.n = min(chunk, n_samples - b.start)
+        forward(L, params, running, 0.0, &b, &ws, False)
+        memcpy(out + b.start * n_out, (<floating*> ws.acts) + chunk * L.cum[L.n_layers - 1],
+               b.n * n_out * sizeof(floating))
+    region_ends()
+
+
+def predict(Layout layout, const floating[::1] params, X, running=None, int n_threads=0):
+    """Output-layer values (probabilities or predictions) for X, in chunks of
+    rows; with ``n_threads`` > 0, the chunks run on that many threads (the
+    same chunks, so the same values)."""
+    cdef Source src
     cdef Py_ssize_t n_out = layout.c.units[layout.c.n_layers - 1]
-    cdef Py_ssize_t n_samples
+    cdef Py_ssize_t n_samples, chunk
+    cdef int n_teams
     cdef floating* run_ptr = <floating*> running_buffer(running, layout.n_running,
                                                         sizeof(floating), False)
     check_length(params.shape[0], layout.n_params, "params", "parameters")
@@ -456,26 +848,25 @@ def predict(Layout layout, const floating[::1] params, X, running=None):
     if n_samples == 0:
         return out_arr
     cdef floating[:, ::1] out = out_arr
-    memset(&ws, 0, sizeof(WorkC))
-    ws.capacity = min(n_samples, PREDICT_CHUNK)
-    ws.acts = malloc(checked_nbytes(ws.capacity * layout.c.width, sizeof(floating),
-                                    "predict's scratch buffer"))
-    if ws.acts == NULL:
+    chunk = min(n_samples, PREDICT_CHUNK)
+    n_teams = <int> min(max(n_threads, 1), (n_samples + chunk - 1) // chunk)
+    cdef floating* scratch = <floating*> malloc(checked_nbytes(
+        n_teams * chunk * layout.c.width, sizeof(floating), "predict's scratch buffer"))
+    if scratch == NULL:
         raise MemoryError()
-    cdef floating* last = (<floating*> ws.acts) + ws.capacity * layout.c.cum[
-        layout.c.n_layers - 1]
-    b.src = &src
-    b.rows = NULL
-    b.start = 0
     try:
         with nogil:
-            while b.start < n_samples:
-                b.n = min(ws.capacity, n_samples - b.start)
-                forward(&layout.c, &params[0], run_ptr, 0.0, &b, &ws, False)
-                memcpy(&out[b.start, 0], last, b.n * n_out * sizeof(floating))
-                b.start += b.n
+            if n_threads <= 0:
+                predict_chunks(&layout.c, &params[0], run_ptr, &src, n_samples, chunk,
+                               scratch, &out[0, 0])
+            else:
+                before_region()
+                with parallel(num_threads=n_teams):
+                    predict_chunks(&layout.c, &params[0], run_ptr, &src, n_samples, chunk,
+                                   scratch, &out[0, 0])
+                after_region()
     finally:
-        free(ws.acts)
+        free(scratch)
     return out_arr
 
 

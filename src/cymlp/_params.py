@@ -52,6 +52,7 @@ PARAMETER_CONSTRAINTS = {
     "dropout": [Interval(Real, 0, 1, closed="left"), list, tuple],
     "batch_norm": ["boolean"],
     "weight_init": [StrOptions(set(WEIGHT_INITS))],
+    "n_jobs": [Integral, None],
 }
 
 
@@ -255,6 +256,20 @@ PARAMETERS_DOC = """
             'he_normal'}, default='auto'
         Initial weights: 'auto' is scikit-learn's scheme (weights and biases
         uniform, Glorot's bound); the others draw weights only, biases at 0.
+
+    n_jobs : int, default=None
+        Threads of the data-parallel path: each mini-batch (L-BFGS: the whole
+        training set) is cut into row blocks whose size depends on the batch
+        size only, the threads run the blocks' forward and backward passes and
+        share the optimizer step, with BLAS at one thread meanwhile; ``predict``
+        and ``predict_proba`` run large inputs in row chunks on the threads.
+        Every ``n_jobs`` gives the same bits; they differ from None's results
+        only in the order of the gradient's sums. None is one thread through
+        the whole batch at once, as scikit-learn computes it. -1 means every
+        core (fewer when ``OMP_NUM_THREADS`` or
+        ``threadpoolctl.threadpool_limits`` set a lower limit), -2 all but one,
+        and so on. Without OpenMP in the build the path runs on one thread.
+        See :ref:`scaling`. Not in scikit-learn's MLP.
 """
 
 ATTRIBUTES_DOC = """
