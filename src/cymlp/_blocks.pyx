@@ -47,7 +47,7 @@ cdef class Blocks:
         self.layout = layout
         self.c.n_threads = n_threads
         self.c.n_blocks = n_blocks_for(max(batch_size, 1))
-        self.capacity = -(-max(batch_size, 1) // self.c.n_blocks)
+        self.capacity = (max(batch_size, 1) + self.c.n_blocks - 1) // self.c.n_blocks
         self.workspaces = [Workspace(layout, self.capacity, dtype, gather_x)
                            for k in range(self.c.n_blocks)]
         dtype = np.dtype(dtype)

@@ -51,6 +51,22 @@ _users = 0
 _limiter = None
 
 
+def _free_openblas_control():
+    """Let the next call set OpenBLAS's limit, from whichever Python thread.
+
+    OpenBLAS (pthreads) has one process-wide thread pool; threadpoolctl >= 3.8
+    lets only one Python thread at a time set its size and ignores the
+    others. The parallel fits of several Python threads share one limit: the
+    first to start sets it, the last to end restores it, so control is freed
+    around both (nothing to free before threadpoolctl 3.8).
+    """
+    from threadpoolctl import OpenBLASController
+
+    clear = getattr(OpenBLASController, "clear_controlling_thread", None)
+    if clear is not None:
+        clear(force=True)
+
+
 @contextlib.contextmanager
 def single_threaded_blas(active=True):
     """Every BLAS library at one thread inside the block (if ``active``).
@@ -68,7 +84,9 @@ def single_threaded_blas(active=True):
 
     with _lock:
         if _users == 0:
+            _free_openblas_control()
             _limiter = _get_threadpool_controller().limit(limits=1, user_api="blas")
+            _free_openblas_control()
         _users += 1
     try:
         yield
@@ -76,5 +94,7 @@ def single_threaded_blas(active=True):
         with _lock:
             _users -= 1
             if _users == 0:
+                _free_openblas_control()
                 _limiter.restore_original_limits()
+                _free_openblas_control()
                 _limiter = None
