@@ -6,8 +6,14 @@
 #    instructions, SSE3..SSE4.2, POPCNT, BMI, MOVBE). The check is first run
 #    on the variants, where it must fail, so a check that cannot fail fails.
 # 2. At every SIMD level this machine runs (CYMLP_SIMD=...), the parity and
-#    kernel tests pass, and a set of fits gives the same bits; the dispatch
-#    tests (every level's kernels bit for bit against the baseline's) pass.
+#    kernel tests pass, and a set of fits gives the same bits, n_jobs=None's
+#    (tests/test_dispatch.py) and the data-parallel path's with n_jobs=2
+#    (tests/test_n_jobs.py); the dispatch tests (every level's kernels bit
+#    for bit against the baseline's) pass.
+# 3. The build without OpenMP (-Dopenmp=disabled, what a compiler without
+#    OpenMP gives) links no OpenMP runtime, says so in show_config, runs
+#    n_jobs on one thread, and gives the same bits as the OpenMP build at
+#    every level, for both sets of fits; tests/test_n_jobs.py passes on it.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 
@@ -76,6 +82,7 @@ assert [m for m in sys.modules if m.startswith('cymlp._network')] == ['cymlp.' +
   CYMLP_SIMD=$level "$py" -m pytest -q -p no:cacheprovider \
     "$root/tests/test_parity.py" "$root/tests/test_kernels.py"
   CYMLP_SIMD=$level "$py" "$root/tests/test_dispatch.py" > "$work/digest.$level"
+  CYMLP_SIMD=$level "$py" "$root/tests/test_n_jobs.py" 2 > "$work/parallel.$level"
 done
 # The kernels of every level against the baseline's, in one process.
 "$py" -m pytest -q -p no:cacheprovider "$root/tests/test_dispatch.py"
@@ -83,3 +90,34 @@ done
 cut -d' ' -f2 "$work"/digest.* | sort -u | wc -l | grep -qx 1 \
   || { echo "the SIMD levels disagree:" >&2; cat "$work"/digest.* >&2; exit 1; }
 echo "every level gives the same bits: $(cut -d' ' -f2 "$work/digest.baseline")"
+cut -d' ' -f2 "$work"/parallel.* | sort -u | wc -l | grep -qx 1 \
+  || { echo "the SIMD levels disagree on n_jobs=2:" >&2; cat "$work"/parallel.* >&2; exit 1; }
+echo "n_jobs=2: every level gives the same bits: $(cut -d' ' -f2 "$work/parallel.baseline")"
+
+# 3. Without OpenMP.
+python3 -m venv "$work/serial"
+"$work/serial/bin/pip" install "$root[test]" -Csetup-args=-Dopenmp=disabled \
+  > "$work/serial.log" 2>&1 || { tail -n 60 "$work/serial.log"; exit 1; }
+serial="$work/serial/bin/python"
+spkg=$("$serial" -c "import cymlp, os; print(os.path.dirname(cymlp.__file__))")
+for module in "$spkg"/*.so; do
+  if readelf -d "$module" | grep NEEDED | grep -qiE 'gomp|libomp|iomp|vcomp'; then
+    echo "$module links an OpenMP runtime in a build without OpenMP" >&2; exit 1
+  fi
+done
+"$serial" -c "import cymlp
+from cymlp._threads import effective_n_threads
+assert cymlp._build_config.OPENMP is False and not cymlp._openmp.openmp_enabled()
+assert effective_n_threads(-1) == effective_n_threads(4) == 1"
+"$serial" -m cymlp info | grep -q "openmp     no: n_jobs runs on one thread" \
+  || { echo "show_config does not say that n_jobs runs on one thread" >&2; exit 1; }
+for level in $levels; do
+  got=$(CYMLP_SIMD=$level "$serial" "$root/tests/test_dispatch.py")
+  [ "$got" = "$(cat "$work/digest.$level")" ] \
+    || { echo "without OpenMP, n_jobs=None at $level: $got, not $(cat "$work/digest.$level")" >&2; exit 1; }
+  got=$(CYMLP_SIMD=$level "$serial" "$root/tests/test_n_jobs.py" 2)
+  [ "$got" = "$(cat "$work/parallel.$level")" ] \
+    || { echo "without OpenMP, n_jobs=2 at $level: $got, not $(cat "$work/parallel.$level")" >&2; exit 1; }
+done
+echo "without OpenMP: the same bits at every level"
+"$serial" -m pytest -q -p no:cacheprovider "$root/tests/test_n_jobs.py"

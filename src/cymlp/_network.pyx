@@ -631,7 +631,7 @@ cdef void block_thread(const Blocked* r, floating* params, Py_ssize_t kn) noexce
     cdef Source gathered[MAX_BLOCKS]
     cdef int tid = thread_num(), nt = team_size()
     cdef Py_ssize_t k, k0 = tid * kn // nt, k1 = (tid + 1) * kn // nt
-    region_starts()
+    region_starts()     # before reading anything the starting thread wrote
     for k in range(k0, k1):
         block_batch(r, params, k, kn, &bs[k], &gathered[k])
     forward_blocks(r, params, k0, k1, kn, bs)
@@ -812,11 +812,11 @@ cdef void predict_chunks(const LayoutC* L, const floating* params, floating* run
     """This thread's share of predict's chunks of ``chunk`` rows (chunk c on
     thread c mod T), in its own ``scratch`` of chunk x width values."""
     cdef int tid = thread_num(), nt = team_size()
-    cdef Py_ssize_t n_out = L.units[L.n_layers - 1], c
-    cdef Py_ssize_t n_chunks = (n_samples + chunk - 1) // chunk
+    cdef Py_ssize_t n_out, c, n_chunks = (n_samples + chunk - 1) // chunk
     cdef WorkC ws
     cdef Batch b
-    region_starts()
+    region_starts()     # before reading anything the starting thread wrote
+    n_out = L.units[L.n_layers - 1]
     memset(&ws, 0, sizeof(WorkC))
     ws.capacity = chunk
     ws.acts = scratch + tid * chunk * L.width
