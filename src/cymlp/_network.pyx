@@ -650,10 +650,13 @@ cdef double blocked_batch(const Blocked* r, floating* params,
     cdef const BlocksC* bc = r.bc
     cdef Py_ssize_t kn = blocks_of(r.bc, r.n), k, l, c
     cdef double data_loss = 0.0, w_sq = 0.0, layer_wsq, layer_gsq
-    before_region()
-    with parallel(num_threads=bc.n_threads):
-        block_thread(r, params, kn)
-    after_region()
+    if bc.n_threads == 1:
+        block_thread(r, params, kn)     # the same work, without starting a region
+    else:
+        before_region()
+        with parallel(num_threads=bc.n_threads):
+            block_thread(r, params, kn)
+        after_region()
     for k in range(kn):
         data_loss += bc.loss[k]
     for l in range(L.n_layers - 2, -1, -1):

@@ -18,10 +18,20 @@ back when the last one ends.
 """
 
 import contextlib
+import functools
 import os
 import threading
 
 from ._openmp import openmp_enabled, openmp_max_threads
+
+
+@functools.lru_cache(maxsize=None)
+def _physical_cores():
+    """The physical cores available (joblib's count, cgroup quotas included),
+    counted once per process as scikit-learn does."""
+    from joblib import cpu_count
+
+    return cpu_count(only_physical_cores=True)
 
 
 def effective_n_threads(n_jobs):
@@ -38,9 +48,7 @@ def effective_n_threads(n_jobs):
     if os.getenv("OMP_NUM_THREADS"):
         available = openmp_max_threads()
     else:
-        from joblib import cpu_count
-
-        available = min(openmp_max_threads(), cpu_count(only_physical_cores=True))
+        available = min(openmp_max_threads(), _physical_cores())
     if n_jobs < 0:
         return max(1, available + n_jobs + 1)
     return int(n_jobs)
