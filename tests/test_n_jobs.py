@@ -3,7 +3,7 @@
 * The same bits for every thread count: the fits of ``test_dispatch``
   (every activation, head, solver and extra, dense and sparse X, float32
   and float64, sample weights, early stopping, warm start, partial_fit)
-  and fits whose batches cut into 4 blocks or into fewer blocks than the
+  and fits whose batches cut into 8 blocks or into fewer blocks than the
   batch size asks for, with n_jobs = 1, 2, 3, 4 and -1; and at every SIMD
   level, in a fresh interpreter per level.
 * Close to n_jobs=None (the whole-batch path, which they differ from only
@@ -51,16 +51,16 @@ THREAD_COUNTS = (1, 2, 3, 4, -1)
 
 
 def _block_fits():
-    """Fits whose batches cut unevenly: 4 blocks (3 threads share them 2-1-1),
-    and a last batch of 2 rows (2 blocks of 1 row, of a 4-block cut)."""
+    """Fits whose batches cut unevenly: 8 blocks (3 threads share them 2-3-3),
+    and a last batch of 2 rows (2 blocks of 1 row, of an 8-block cut)."""
     rng = np.random.default_rng(3)
     X = rng.normal(size=(258, 12))
     y = (X[:, 0] + X[:, 1] * X[:, 2] > 0).astype(int)
     return [
-        ("four-blocks-bn-dropout", MLPClassifier,
+        ("eight-blocks-bn-dropout", MLPClassifier,
          dict(hidden_layer_sizes=(20, 10), batch_size=256, batch_norm=True, dropout=0.2,
               activation=["prelu", "tanh"]), X, y, None, "fit"),
-        ("four-blocks-lbfgs-bn", MLPRegressor,
+        ("eight-blocks-lbfgs-bn", MLPRegressor,
          dict(hidden_layer_sizes=(9,), solver="lbfgs", batch_norm=True), X, X[:, :2], None,
          "fit"),
         ("short-last-batch-sgd", MLPRegressor,
@@ -189,7 +189,7 @@ def test_blocked_gradient_matches_the_whole_batch(activation, head, dtype, rtol)
 
 
 def test_dropout_masks_do_not_depend_on_the_cut():
-    # A batch of 301 rows cuts into 4 blocks; masks drawn per block from
+    # A batch of 301 rows cuts into 8 blocks; masks drawn per block from
     # another stream would change the gradient by O(1), not by rounding.
     whole = _gradient(None, "relu", "log_loss", np.float64, True, seed=9)
     other_seed = _gradient(None, "relu", "log_loss", np.float64, True, seed=10)
@@ -198,11 +198,13 @@ def test_dropout_masks_do_not_depend_on_the_cut():
     assert np.abs(other_seed[1] - whole[1]).max() > 1e-3
 
 
-@pytest.mark.parametrize("batch_size, blocks", [(1, 1), (63, 1), (64, 2), (200, 2), (255, 2),
-                                                (256, 4), (1023, 4), (1024, 8),
-                                                (4096, 16), (10**7, 64)])
-def test_the_cut_depends_on_the_batch_size_only(batch_size, blocks):
-    assert n_blocks_for(batch_size) == blocks
+@pytest.mark.parametrize("batch_size, largest_layer, blocks", [
+    (1, 0, 1), (63, 0, 1), (64, 0, 2), (127, 0, 2), (128, 0, 4), (200, 0, 4), (255, 0, 4),
+    (256, 0, 8), (2047, 0, 32), (2048, 0, 64), (10**7, 0, 64),
+    (200, 2**17, 4), (199, 2**17 + 1, 1), (200, 2**17 + 1, 2), (3000, 784 * 512, 16)])
+def test_the_cut_depends_on_the_batch_size_and_network_only(batch_size, largest_layer, blocks):
+    # blocks of >= 32 rows (>= 100 above 2**17 weights in a layer), a power of two <= 64
+    assert n_blocks_for(batch_size, largest_layer) == blocks
 
 
 @pytest.mark.parametrize("batch_size", [1, 2, 63, 64, 65, 258, 1025, 4097])

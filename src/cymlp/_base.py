@@ -179,7 +179,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
         """Output-layer values (probabilities or predictions) for X."""
         if check_input:
             X = self._validate_X_predict(X)
-        return self._network().predict(X, effective_n_threads(self.n_jobs))
+        return self._network().predict(X, self.n_jobs)
 
     def hidden_activations(self, X):
         """Compute the output of every hidden layer for X.

@@ -1,7 +1,7 @@
 """The data-parallel path's scratch memory, allocated once per fit.
 
-A batch of B rows is cut into ``n_blocks_for(B)`` row blocks of nearly equal
-size (a shorter batch into as many, or one per row); each block has its own
+A batch of B rows is cut into ``n_blocks_for(B, largest layer)`` row blocks
+of nearly equal size (a shorter batch into as many, or one per row); each block has its own
 workspace (rows x units, as ``_layout.Workspace``) and its own raw gradient,
 which the reduction adds in block order. The parameter buffer is cut into
 chunks of ``CHUNK`` values that never straddle two weight matrices: the
@@ -18,13 +18,22 @@ from ._boundary cimport float_data
 from ._layout cimport Workspace
 
 
-def n_blocks_for(Py_ssize_t batch_size):
-    """Row blocks of a batch of ``batch_size`` rows: the largest power of two K
-    with 16 K^2 <= batch_size (blocks of at least 4 sqrt(batch_size) rows),
-    at most 64. So 64-255 rows give 2 blocks, 256-1023 give 4, 1024-4095 give
-    8: blocks stay large enough for efficient matrix products."""
+# Rows per block at least: a block's weight-gradient products write every
+# layer's whole gradient, which costs little while the gradients stay in the
+# cache, and as much as a row's work once a layer's does not.
+MIN_ROWS = 32
+MIN_ROWS_LARGE = 100
+LARGE_LAYER = 1 << 17       # weights of one layer (1 MiB in float64)
+
+
+def n_blocks_for(Py_ssize_t batch_size, Py_ssize_t largest_layer=0):
+    """Row blocks of a batch of ``batch_size`` rows, for a network whose largest
+    layer has ``largest_layer`` weights: the largest power of two, at most 64,
+    that leaves every block at least 32 rows (100 rows above 131072 weights).
+    It never depends on the number of threads."""
     cdef Py_ssize_t k = 1
-    while 2 * k <= MAX_BLOCKS and 16 * (2 * k) * (2 * k) <= batch_size:
+    cdef Py_ssize_t min_rows = MIN_ROWS_LARGE if largest_layer > LARGE_LAYER else MIN_ROWS
+    while 2 * k <= MAX_BLOCKS and 2 * k * min_rows <= batch_size:
         k *= 2
     return k
 
@@ -46,7 +55,9 @@ cdef class Blocks:
             raise ValueError(f"n_threads is {n_threads}; it must be >= 1")
         self.layout = layout
         self.c.n_threads = n_threads
-        self.c.n_blocks = n_blocks_for(max(batch_size, 1))
+        largest = max(layout.c.units[l] * layout.c.units[l + 1]
+                      for l in range(layout.c.n_layers - 1))
+        self.c.n_blocks = n_blocks_for(max(batch_size, 1), largest)
         self.capacity = (max(batch_size, 1) + self.c.n_blocks - 1) // self.c.n_blocks
         self.workspaces = [Workspace(layout, self.capacity, dtype, gather_x)
                            for k in range(self.c.n_blocks)]

@@ -391,7 +391,7 @@ cdef int epoch(EpochC* e, floating* params, double learning_rate, double* loss_s
 # --------------------------------------------------------------------------
 #
 # A batch is cut into row blocks (``_blocks``: the cut depends on the batch
-# size only). Inside one parallel region per batch, each thread runs the
+# size and the network, never on the number of threads). Inside one parallel region per batch, each thread runs the
 # forward and backward passes of its blocks (a contiguous share of them),
 # each block into its own workspace and raw gradient; batch norm's batch
 # statistics and its backward sums are added over the blocks in block order,

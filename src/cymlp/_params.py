@@ -259,12 +259,15 @@ PARAMETERS_DOC = """
 
     n_jobs : int, default=None
         Threads of the data-parallel path: each mini-batch (L-BFGS: the whole
-        training set) is cut into row blocks whose size depends on the batch
-        size only, the threads run the blocks' forward and backward passes and
-        share the optimizer step, with BLAS at one thread meanwhile; ``predict``
-        and ``predict_proba`` run large inputs in row chunks on the threads.
-        Every ``n_jobs`` gives the same bits; they differ from None's results
-        only in the order of the gradient's sums. None is one thread through
+        training set) is cut into row blocks of at least 32 rows (a power of
+        two of them, at most 64; the cut depends on the batch size and the
+        network, never on the number of threads), the threads run the blocks'
+        forward and backward passes and share the optimizer step, with BLAS
+        at one thread meanwhile; ``predict`` and ``predict_proba`` run more
+        than 512 rows in chunks on the threads. Every ``n_jobs`` gives the
+        same bits; they differ from None's results only in the order of the
+        gradient's sums. More threads than blocks wait: use a larger
+        ``batch_size`` for more cores. None is one thread through
         the whole batch at once, as scikit-learn computes it. -1 means every
         core (fewer when ``OMP_NUM_THREADS`` or
         ``threadpoolctl.threadpool_limits`` set a lower limit), -2 all but one,

@@ -282,15 +282,17 @@ class NetworkState:
         """X in the state's dtype, as the kernels read it (see ``kernel_input``)."""
         return kernel_input(X, self.dtype)
 
-    def predict(self, X, n_threads=None):
+    def predict(self, X, n_jobs=None):
         """Output-layer values (probabilities or predictions) for validated X;
-        with ``n_threads``, in row chunks on that many threads."""
-        from ._threads import single_threaded_blas
+        with ``n_jobs`` (not None) and many rows, in row chunks on threads."""
+        from ._threads import effective_n_threads, single_threaded_blas
 
-        parallel = n_threads is not None and X.shape[0] > PARALLEL_ROWS
-        with single_threaded_blas(parallel):
+        n_threads = 0
+        if n_jobs is not None and X.shape[0] > PARALLEL_ROWS:
+            n_threads = effective_n_threads(n_jobs)
+        with single_threaded_blas(n_threads > 0):
             return _dispatch.network.predict(self.layout, self._params, self.kernel_input(X),
-                                             self._running, n_threads if parallel else 0)
+                                             self._running, n_threads)
 
     def forward_all(self, X):
         """Every layer's outputs for validated X: hidden layers, then output."""
