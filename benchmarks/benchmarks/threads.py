@@ -208,7 +208,8 @@ class GridSearchScaling(_ThreadBenchmark):
 # One fit on every core: cymlp's n_jobs
 # --------------------------------------------------------------------------
 
-NJOBS_WORKLOADS = ["tabular", "regressor", "digits", "deep_narrow", "lbfgs", "wide_f64"]
+NJOBS_WORKLOADS = ["tabular", "regressor", "digits", "deep_narrow", "lbfgs", "lbfgs_10k",
+                   "wide_f64"]
 
 
 def _njobs_estimator(workload, n_jobs, **params):
