@@ -252,6 +252,7 @@ def threads_table(table, labels):
     track = table.get("threads.NJobsScaling.track_speedup", {})
     gap = table.get("threads.NJobsLossGap.track_max_relative_gap", {})
     within = table.get("threads.NJobsLossGap.track_epochs_within_1e9", {})
+    sk_within = table.get("threads.NJobsLossGap.track_sklearn_epochs_within_1e9", {})
     descriptions = labels.get("__workloads__", {})
     rows = []
     for wl in dict.fromkeys(key[0] for key in fit):
@@ -267,13 +268,13 @@ def threads_table(table, labels):
              if ok(blas2) else ""),
             (f"{m_none / 2**20:.0f} / {m_two / 2**20:.0f}"
              if ok(m_none) and ok(m_two) else "n/a"),
-            (f"{gap[(wl,)]:.2g} ({fmt_num(within.get((wl,)))} epochs)"
-             if ok(gap.get((wl,))) else ""),
+            (f"{gap[(wl,)]:.2g} ({fmt_num(within.get((wl,)))}; scikit-learn: "
+             f"{fmt_num(sk_within.get((wl,)))})" if ok(gap.get((wl,))) else ""),
         ])
     header = ["workload", "n_jobs=None", "None, 2 BLAS threads", "n_jobs=1", "n_jobs=2",
               "1 vs None (interleaved)", "2 vs 1 (interleaved)",
               "2 vs None at 2 BLAS threads (interleaved)", "peak MiB None / 2",
-              "200-epoch loss gap to None (epochs within 1e-9)"]
+              "200-epoch loss gap to None (epochs within 1e-9; scikit-learn's)"]
     return markdown(header, rows)
 
 

@@ -262,17 +262,37 @@ def test_n_jobs_resolves_as_scikit_learn_resolves_openmp_threads():
     if not cymlp._openmp.openmp_enabled():
         assert _threads.effective_n_threads(-1) == _threads.effective_n_threads(4) == 1
         return
+    from joblib import cpu_count
+
+    every_core = min(cymlp._openmp.openmp_max_threads(), cpu_count(only_physical_cores=True))
+    if "OMP_NUM_THREADS" not in os.environ:
+        assert _threads.effective_n_threads(-1) == every_core
     assert _threads.effective_n_threads(None) is None
     assert _threads.effective_n_threads(3) == 3      # explicit: as asked
-    with threadpool_limits(limits=1, user_api="openmp"):
-        assert _threads.effective_n_threads(-1) == 1
-        assert _threads.effective_n_threads(2) == 2
+    for api in ("openmp", None):
+        with threadpool_limits(limits=1, user_api=api):
+            assert _threads.effective_n_threads(-1) == 1
+            assert _threads.effective_n_threads(2) == 2
+    unlimited = _threads.effective_n_threads(-1)
+    with threadpool_limits(limits=1, user_api="blas"):   # BLAS's limit is not n_jobs's
+        assert _threads.effective_n_threads(-1) == unlimited
     code = ("from cymlp._threads import effective_n_threads as f; "
             "print(f(-1), f(-2), f(-9), f(5))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env=dict(os.environ, OMP_NUM_THREADS="3"))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["3", "2", "1", "5"]
+
+
+def test_loky_workers_give_n_jobs_minus_one_their_share_of_the_cores():
+    # joblib's process backend starts each of its k workers with
+    # OMP_NUM_THREADS = cores // k (GridSearchCV(n_jobs=k)'s default backend)
+    from joblib import Parallel, cpu_count, delayed
+
+    got = Parallel(n_jobs=2, backend="loky")(
+        delayed(_threads.effective_n_threads)(-1) for _ in range(2))
+    share = int(os.environ.get("OMP_NUM_THREADS", max(cpu_count() // 2, 1)))
+    assert got == [share if cymlp._openmp.openmp_enabled() else 1] * 2
 
 
 def test_without_openmp_n_jobs_runs_one_thread(monkeypatch):
