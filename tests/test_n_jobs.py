@@ -385,6 +385,19 @@ def test_show_config_says_whether_n_jobs_runs_on_threads(capsys):
     assert f"openmp        {cymlp._build_config.OPENMP}" in out
 
 
+def test_a_model_saved_before_n_jobs_loads_with_n_jobs_none_and_trains_in_parallel():
+    from test_saved_models import EXPECTED, load, training_data
+
+    with pytest.warns(cymlp.InconsistentVersionWarning):
+        model = load("binary-adam", "pkl")
+    assert model.get_params()["n_jobs"] is None
+    X, y = training_data("binary-adam")
+    model.set_params(n_jobs=2).partial_fit(X, y)
+    # the model 0.1.0 reached with the same step, within the sums' order
+    assert_allclose(model.predict_proba(X), EXPECTED["binary-adam/trained-on/predict_proba"],
+                    rtol=1e-9)
+
+
 # --------------------------------------------------------------------------
 # Reliability
 # --------------------------------------------------------------------------

@@ -24,6 +24,7 @@ saw, and NaN validation scores for the diverged epochs.
 """
 
 import copy
+import inspect
 import math
 import warnings
 from abc import ABC, abstractmethod
@@ -141,6 +142,10 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
                 estimator_name=type(self).__name__, current_sklearn_version=__version__,
                 original_sklearn_version=version))
         saved = {name: state.pop(name) for name in SAVED_ATTRIBUTES if name in state}
+        # parameters added since the model was saved take their defaults
+        for name, param in inspect.signature(type(self).__init__).parameters.items():
+            if param.default is not param.empty:
+                state.setdefault(name, param.default)
         super().__setstate__(state)
         if saved:
             self._bind(NetworkState.from_attributes(saved, HEADS[self.out_activation_]))
