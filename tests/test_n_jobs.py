@@ -253,6 +253,28 @@ def test_parallel_predict_matches_the_serial_one(kind):
                 assert_allclose(got, expected[m], rtol=rtol, atol=rtol)
 
 
+def test_parallel_predictions_from_several_python_threads_agree():
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(300, 8))
+    est = MLPClassifier((16,), batch_norm=True, max_iter=3, random_state=0, n_jobs=2)
+    est.fit(X, X[:, 0] > 0)
+    X_big = rng.normal(size=(3000, 8))
+    expected = est.predict_proba(X_big)
+    results = [None] * 4
+
+    def worker(i):
+        results[i] = [est.predict_proba(X_big) for _ in range(5)]
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=600)
+    for got in results:
+        for proba in got:
+            assert_array_equal(proba, expected)      # the same chunks, the same code
+
+
 # --------------------------------------------------------------------------
 # How many threads, and BLAS meanwhile
 # --------------------------------------------------------------------------
