@@ -207,6 +207,17 @@ def test_the_cut_depends_on_the_batch_size_and_network_only(batch_size, largest_
     assert n_blocks_for(batch_size, largest_layer) == blocks
 
 
+def test_threads_beyond_the_work_are_not_started():
+    X = np.random.default_rng(0).normal(size=(200, 3))
+    y = X[:, 0] > 0
+    digests = [_digest(MLPClassifier((4,), max_iter=3, random_state=0, n_jobs=n).fit(X, y), X)
+               for n in (1, 500)]
+    assert digests[0] == digests[1]
+    layout = _layout.Layout([3, 4, 1], ["relu"], "binary_log_loss")
+    blocks = Blocks(layout, 200, np.float64, True, 500, None)
+    assert blocks.n_blocks == 4 and blocks.n_threads == 4      # 4 blocks, 1 chunk
+
+
 @pytest.mark.parametrize("batch_size", [1, 2, 63, 64, 65, 258, 1025, 4097])
 def test_every_block_fits_its_workspace(batch_size):
     layout = _layout.Layout([3, 4, 2], ["relu"], "squared_error")

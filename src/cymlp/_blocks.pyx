@@ -54,7 +54,6 @@ cdef class Blocks:
         if n_threads < 1:
             raise ValueError(f"n_threads is {n_threads}; it must be >= 1")
         self.layout = layout
-        self.c.n_threads = n_threads
         largest = max(layout.c.units[l] * layout.c.units[l + 1]
                       for l in range(layout.c.n_layers - 1))
         self.c.n_blocks = n_blocks_for(max(batch_size, 1), largest)
@@ -72,6 +71,8 @@ cdef class Blocks:
         for start in range(layout.n_coef, layout.n_params, CHUNK):
             starts.append(start)
         self.c.n_chunks = len(starts)
+        # more threads would find neither a block nor a chunk to work on
+        self.c.n_threads = min(n_threads, max(self.c.n_blocks, self.c.n_chunks))
         starts.append(layout.n_params)
         chunk_start = np.array(starts, dtype=np.intp)
         layer_chunks = np.array(firsts, dtype=np.intp)
