@@ -464,6 +464,35 @@ def test_interrupt_stops_a_parallel_fit_within_one_batch(fit_interrupted):
     assert np.isfinite(est.predict_proba(X[:500])).all()
 
 
+def test_interrupt_during_parallel_lbfgs_keeps_the_last_iterate(fit_interrupted, monkeypatch):
+    # As for the whole-batch path: counted in loss evaluations; the one running
+    # at the signal finishes, L-BFGS starts no other (fit makes one more, at
+    # the kept iterate, for loss_).
+    started = []
+    evaluate = _dispatch.network.loss_and_gradient
+
+    def counted(*args, **kwargs):
+        started.append(None)
+        return evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(_dispatch.network, "loss_and_gradient", counted)
+    rng = np.random.RandomState(0)
+    X = rng.randn(4800, 32)
+    y = (X[:, 0] + np.sin(X[:, 1]) > 0).astype(int)
+    params = dict(hidden_layer_sizes=(128,), solver="lbfgs", max_iter=500, tol=0.0,
+                  max_fun=100000, random_state=0, n_jobs=2)
+    est = MLPClassifier(**params)
+    result = fit_interrupted(est, X, y, when=lambda: len(started) >= 6,
+                             at_signal=lambda: len(started))
+    assert "Training interrupted by user." in result.messages
+    assert result.at_signal <= len(started) <= result.at_signal + 1
+    monkeypatch.undo()
+    k = est.n_iter_
+    assert 1 <= k < params["max_iter"]
+    replay = MLPClassifier(**dict(params, max_iter=k)).fit(X, y)
+    assert_array_equal(est._network_state.params_copy(), replay._network_state.params_copy())
+
+
 @pytest.mark.parametrize("solver", ["sgd", "lbfgs"])
 def test_a_failed_parallel_fit_leaves_the_estimator_as_it_was(solver):
     rng = np.random.RandomState(0)
