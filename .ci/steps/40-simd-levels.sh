@@ -64,7 +64,7 @@ fi
 # reads symbol names, so it first makes sure the modules still have them.
 for module in "$pkg"/_network*.so; do
   objdump -d --no-show-raw-insn "$module" > "$work/disassembly"
-  grep -q '^[0-9a-f]* <__pyx_f_5cymlp_' "$work/disassembly" \
+  grep -qE '^[0-9a-f]* <__pyx_(fuse_[0-9]+__pyx_)?f_5cymlp_' "$work/disassembly" \
     || { echo "$module has no symbols: cannot check the inlining" >&2; exit 1; }
   # a call or a tail jump to a helper's entry (<name>, not <name+0x..>)
   n=$(grep -Ec '\s(call|jmp|bl|b)\s[^<]*<[^>+]*_fastmath_[^>+]*>$' "$work/disassembly" || true)
