@@ -20,6 +20,11 @@ one optimizer step, and allocates nothing. X is either a C-contiguous dense
 array or CSR arrays ``(data, indices, indptr)``; only the first layer reads
 it. Each entry point picks the float32 or float64 kernels once, from the
 dtype its buffers were checked to share.
+
+A plan made with ``n_threads`` (``n_jobs``) runs the data-parallel forms of
+the epoch and of L-BFGS's evaluation instead: row blocks on OpenMP threads
+(the section "Data-parallel batches" below); ``predict`` runs its chunks on
+threads when asked to.
 """
 
 import numpy as np
@@ -391,14 +396,14 @@ cdef int epoch(EpochC* e, floating* params, double learning_rate, double* loss_s
 # --------------------------------------------------------------------------
 #
 # A batch is cut into row blocks (``_blocks``: the cut depends on the batch
-# size and the network, never on the number of threads). Inside one parallel region per batch, each thread runs the
-# forward and backward passes of its blocks (a contiguous share of them),
-# each block into its own workspace and raw gradient; batch norm's batch
-# statistics and its backward sums are added over the blocks in block order,
-# between barriers. After a last barrier each thread takes a share of the
-# parameter chunks: it adds the blocks' gradients in block order, finishes
-# them (L2 term, division by the batch's weight), sums their squares and
-# applies the optimizer step. Every value is computed in an order that does
+# size and the network, never on the number of threads). Inside one parallel
+# region per batch, each thread runs the forward and backward passes of its
+# blocks (a contiguous share of them), each block into its own workspace and
+# raw gradient; batch norm's batch statistics and its backward sums are added
+# over the blocks in block order, between barriers. After a last barrier each
+# thread takes a share of the parameter chunks: it adds the blocks' gradients
+# in block order, finishes them (L2 term, division by the batch's weight),
+# sums their squares and applies the optimizer step. Every value is computed in an order that does
 # not depend on T, so every thread count gives the same bits; they differ
 # from the whole-batch path above only in the order of those sums. Dropout
 # masks are the whole-batch path's: each block starts its draws where that
@@ -625,11 +630,12 @@ cdef void reduce_chunks(const Blocked* r, floating* params, int tid, int nt,
             apply_step(r.rule, params, g, start, stop, r.step)
 
 
-cdef void block_thread(const Blocked* r, floating* params, Py_ssize_t kn) noexcept nogil:
-    """One thread's part of a batch (any team size: one thread does it all)."""
+cdef void block_thread(const Blocked* r, floating* params, Py_ssize_t kn, int tid,
+                       int nt) noexcept nogil:
+    """Thread ``tid``'s part of a batch in a team of ``nt`` (any team size: one
+    thread does it all)."""
     cdef Batch bs[MAX_BLOCKS]
     cdef Source gathered[MAX_BLOCKS]
-    cdef int tid = thread_num(), nt = team_size()
     cdef Py_ssize_t k, k0 = tid * kn // nt, k1 = (tid + 1) * kn // nt
     region_starts()     # before reading anything the starting thread wrote
     for k in range(k0, k1):
@@ -651,11 +657,11 @@ cdef double blocked_batch(const Blocked* r, floating* params,
     cdef Py_ssize_t kn = blocks_of(r.bc, r.n), k, l, c
     cdef double data_loss = 0.0, w_sq = 0.0, layer_wsq, layer_gsq
     if bc.n_threads == 1:
-        block_thread(r, params, kn)     # the same work, without starting a region
+        block_thread(r, params, kn, 0, 1)     # the same work, without starting a region
     else:
         before_region()
         with parallel(num_threads=bc.n_threads):
-            block_thread(r, params, kn)
+            block_thread(r, params, kn, thread_num(), team_size())
         after_region()
     for k in range(kn):
         data_loss += bc.loss[k]
@@ -811,10 +817,9 @@ def loss_and_gradient(GradientPlan plan, const floating[::1] params, floating[::
 
 cdef void predict_chunks(const LayoutC* L, const floating* params, floating* running,
                          const Source* src, Py_ssize_t n_samples, Py_ssize_t chunk,
-                         floating* scratch, floating* out) noexcept nogil:
-    """This thread's share of predict's chunks of ``chunk`` rows (chunk c on
-    thread c mod T), in its own ``scratch`` of chunk x width values."""
-    cdef int tid = thread_num(), nt = team_size()
+                         floating* scratch, floating* out, int tid, int nt) noexcept nogil:
+    """Thread ``tid``'s share (of a team of ``nt``) of predict's chunks of
+    ``chunk`` rows, in its own ``scratch`` of chunk x width values."""
     cdef Py_ssize_t n_out, c, n_chunks = (n_samples + chunk - 1) // chunk
     cdef WorkC ws
     cdef Batch b
@@ -861,12 +866,12 @@ def predict(Layout layout, const floating[::1] params, X, running=None, int n_th
         with nogil:
             if n_threads <= 0:
                 predict_chunks(&layout.c, &params[0], run_ptr, &src, n_samples, chunk,
-                               scratch, &out[0, 0])
+                               scratch, &out[0, 0], 0, 1)
             else:
                 before_region()
                 with parallel(num_threads=n_teams):
                     predict_chunks(&layout.c, &params[0], run_ptr, &src, n_samples, chunk,
-                                   scratch, &out[0, 0])
+                                   scratch, &out[0, 0], thread_num(), team_size())
                 after_region()
     finally:
         free(scratch)
