@@ -1,9 +1,9 @@
 """The data-parallel path's scratch memory, allocated once per fit.
 
 A batch of B rows is cut into ``n_blocks_for(B, largest layer)`` row blocks
-of nearly equal size (a shorter batch into as many, or one per row); each block has its own
-workspace (rows x units, as ``_layout.Workspace``) and its own raw gradient,
-which the reduction adds in block order. The parameter buffer is cut into
+of nearly equal size (a shorter batch into as many, or one per row); each
+block has its own workspace (rows x units, as ``_layout.Workspace``) and its
+own raw gradient, which the reduction adds in block order. The parameter buffer is cut into
 chunks of ``CHUNK`` values that never straddle two weight matrices: the
 reduction, the optimizer step and the sums of squares (for the loss's L2
 term and the gradient norms) run chunk by chunk, and the sums are added in
@@ -42,8 +42,8 @@ cdef class Blocks:
     """Scratch of the data-parallel path for batches of up to ``batch_size`` rows.
 
     ``grads`` is the buffer that receives each batch's finished gradient (it
-    is block 0's raw gradient too); None for L-BFGS, which passes its own at
-    each evaluation (``set_gradient``). ``gather_x``: each block gathers its
+    is block 0's raw gradient too); None for L-BFGS, whose evaluations each
+    bring their own (the network module sets it then). ``gather_x``: each block gathers its
     dense rows of X (shuffled batches).
     """
 
