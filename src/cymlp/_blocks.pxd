@@ -10,7 +10,7 @@ from ._layout cimport LayoutC, WorkC, Layout
 
 cdef enum:
     MAX_BLOCKS = 64          # blocks of one batch, at most
-    CHUNK = 512              # parameters per chunk of the reduction and step
+    CHUNK = 256              # parameters per chunk of the reduction and step
 
 
 cdef struct BlocksC:

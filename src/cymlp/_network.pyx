@@ -601,6 +601,18 @@ cdef void backward_blocks(const Blocked* r, const floating* params, Py_ssize_t k
                              part + k * stride + off + m, r.n)
 
 
+cdef inline Py_ssize_t first_chunk(const BlocksC* bc, Py_ssize_t tid,
+                                   Py_ssize_t nt) noexcept nogil:
+    """The first chunk of thread ``tid`` of ``nt``: the chunks are shared out by
+    their sizes (a layer's last chunk and the biases' are short), the first
+    one starting at or after tid / nt of the parameters."""
+    cdef Py_ssize_t c = 0
+    cdef Py_ssize_t target = tid * bc.chunk_start[bc.n_chunks] // nt
+    while c < bc.n_chunks and bc.chunk_start[c] < target:
+        c += 1
+    return c
+
+
 cdef void reduce_chunks(const Blocked* r, floating* params, int tid, int nt,
                         Py_ssize_t kn) noexcept nogil:
     """This thread's share of the parameter chunks: the blocks' gradients added
@@ -612,7 +624,7 @@ cdef void reduce_chunks(const Blocked* r, floating* params, int tid, int nt,
     cdef floating* g = <floating*> bc.grads[0]
     cdef const floating* gk
     cdef floating alpha_f = <floating> r.alpha
-    for c in range(tid * n_chunks // nt, (tid + 1) * n_chunks // nt):
+    for c in range(first_chunk(bc, tid, nt), first_chunk(bc, tid + 1, nt)):
         start = bc.chunk_start[c]
         stop = bc.chunk_start[c + 1]
         for k in range(1, kn):
