@@ -279,6 +279,76 @@ def simd_table(table):
             "non-native level).\n\n" + "\n".join(lines))
 
 
+def threads_table(table, labels):
+    """One fit on every core (cymlp's n_jobs): fit times, their ratios (from
+    the asv times, and interleaved in one process), peak memory and how far
+    the loss curve is from n_jobs=None's."""
+    fit = table.get("threads.NJobsFit.time_fit", {})
+    if not fit:
+        return ""
+    mem = table.get("threads.NJobsFit.peakmem_fit", {})
+    track = table.get("threads.NJobsScaling.track_speedup", {})
+    gap = table.get("threads.NJobsLossGap.track_max_relative_gap", {})
+    within = table.get("threads.NJobsLossGap.track_epochs_within_1e9", {})
+    sk_within = table.get("threads.NJobsLossGap.track_sklearn_epochs_within_1e9", {})
+    descriptions = labels.get("__workloads__", {})
+    rows = []
+    for wl in dict.fromkeys(key[0] for key in fit):
+        none, one, two = (fit.get((wl, mode)) for mode in ("None", "1", "2"))
+        blas2 = fit.get((wl, "None-2blas"))
+        m_none, m_two = mem.get((wl, "None")), mem.get((wl, "2"))
+        rows.append([
+            descriptions.get(wl, wl), fmt_time(none),
+            fmt_time(blas2) if ok(blas2) else "", fmt_time(one), fmt_time(two),
+            f"{ratio(none, one)} ({fmt_num(track.get((wl, '1 vs None')), 3)})",
+            f"{ratio(one, two)} ({fmt_num(track.get((wl, '2 vs 1')), 3)})",
+            (f"{ratio(blas2, two)} ({fmt_num(track.get((wl, '2 vs None-2blas')), 3)})"
+             if ok(blas2) else ""),
+            (f"{m_none / 2**20:.0f} / {m_two / 2**20:.0f}"
+             if ok(m_none) and ok(m_two) else "n/a"),
+            (f"{gap[(wl,)]:.2g} ({fmt_num(within.get((wl,)))}; scikit-learn: "
+             f"{fmt_num(sk_within.get((wl,)))})" if ok(gap.get((wl,))) else ""),
+        ])
+    header = ["workload", "n_jobs=None", "None, 2 BLAS threads", "n_jobs=1", "n_jobs=2",
+              "1 vs None (interleaved)", "2 vs 1 (interleaved)",
+              "2 vs None at 2 BLAS threads (interleaved)", "peak MiB None / 2",
+              "200-epoch loss gap to None (epochs within 1e-9; scikit-learn's)"]
+    return markdown(header, rows)
+
+
+def threads_targets_table(table):
+    """Issue #21's targets (n_jobs), from the interleaved ratios of this run."""
+    track = table.get("threads.NJobsScaling.track_speedup", {})
+    if not track:
+        return ""
+    mem = table.get("threads.NJobsFit.peakmem_fit", {})
+
+    def get(wl, pair):
+        return fmt_num(track.get((wl, pair)), 3) + "x"
+
+    growth = [(mem[(wl, "2")] - mem[(wl, "None")]) / 2**20
+              for wl in NJOBS_WORKLOADS if ok(mem.get((wl, "2"))) and ok(mem.get((wl, "None")))]
+    rows = [
+        ["n_jobs=2 vs 1: >= 1.6x (tabular, digits, regressor, lbfgs)",
+         ", ".join(f"{wl} {get(wl, '2 vs 1')}"
+                   for wl in ("tabular", "digits", "regressor", "lbfgs"))],
+        ["n_jobs=2 vs 1: >= 1.4x (deep 8x32)", get("deep_narrow", "2 vs 1")],
+        ["(L-BFGS on 10k rows: the kernels' share of the fit is larger)",
+         get("lbfgs_10k", "2 vs 1")],
+        ["n_jobs=1 within 3 % of n_jobs=None (>= 0.97x)",
+         ", ".join(f"{wl} {get(wl, '1 vs None')}" for wl in NJOBS_WORKLOADS)],
+        ["wide: n_jobs=2 no slower than None at 2 BLAS threads (>= 1x)",
+         get("wide_f64", "2 vs None-2blas")],
+        ["peak memory of n_jobs=2 over None",
+         (f"{min(growth):+.1f} to {max(growth):+.1f} MiB" if growth else "n/a")],
+    ]
+    return markdown(["n_jobs target", "measured in this run"], rows)
+
+
+NJOBS_WORKLOADS = ("tabular", "regressor", "digits", "deep_narrow", "lbfgs", "lbfgs_10k",
+                   "wide_f64")
+
+
 def estimator_table(table, labels):
     order = labels.get("__order__", {})
     # classes parameterized by (implementation, threads); others have tables of their own
@@ -467,6 +537,9 @@ def main(argv=None):
           f"{p.get('cpu')}, {p.get('num_cpu')} cores)\n")
     print("Targets:\n")
     print(targets_table(table) + "\n")
+    threads_targets = threads_targets_table(table)
+    if threads_targets:
+        print(threads_targets + "\n")
     print("speedup = sklearn time / cymlp time (> 1: cymlp faster).\n")
     est, speedups = estimator_table(table, labels)
     print(est)
@@ -483,6 +556,11 @@ def main(argv=None):
     for extra in (torch_table(table, labels), onnx_table(table), simd_table(table)):
         if extra:
             print("\n" + extra)
+    threads = threads_table(table, labels)
+    if threads:
+        print("\nOne fit on every core (n_jobs): asv fit times; ratios from them, "
+              "and in brackets timed interleaved in one process (best of 5).\n")
+        print(threads)
     gf = gflops_table(table, labels)
     if gf:
         print("\nAchieved GFLOP/s = 6 x n_weights x n_samples x epochs / fit "

@@ -39,7 +39,7 @@ def _describe(constraint):
 def test_shared_parameters_have_sklearns_constraints():
     theirs = skn.MLPClassifier._parameter_constraints
     beyond = {"activation", "negative_slope", "dropout", "batch_norm", "weight_init",
-              "scoring"}
+              "scoring", "n_jobs"}
     for name, constraint in PARAMETER_CONSTRAINTS.items():
         if name in beyond:
             continue

@@ -11,6 +11,8 @@
 #   check_same_bits PY ROOT WORK [TEST...]
 #                             every SIMD level the machine runs: the dispatch
 #                             loads that level alone, TESTs pass, the same bits
+#                             (n_jobs=None's fits, and the data-parallel path's)
+#                             (n_jobs=None's fits, and n_jobs=2's)
 #
 # The disassembly is read with $OBJDUMP (default objdump; a cross build sets
 # the target's), and the planted examples that prove a check can fail are
@@ -139,14 +141,16 @@ check_no_fma() {
 }
 
 # 4. At every SIMD level this machine runs (CYMLP_SIMD=...), the dispatch
-#    loads that level's module alone, the TESTs pass, and a set of fits
-#    (tests/test_dispatch.py run as a script) gives the same bits.
+#    loads that level's module alone, the TESTs pass, and a set of fits gives
+#    the same bits: n_jobs=None's (tests/test_dispatch.py run as a script,
+#    digests in WORK/digest.LEVEL) and the data-parallel path's with n_jobs=2
+#    (tests/test_n_jobs.py run as a script, WORK/parallel.LEVEL).
 check_same_bits() {
   local py=$1 root=$2 work=$3 level levels
   shift 3
   levels=$("$py" -c "from cymlp._dispatch import available_levels; print(*available_levels())")
   echo "SIMD levels this machine runs: $levels"
-  rm -f "$work"/digest.*
+  rm -f "$work"/digest.* "$work"/parallel.*
   for level in $levels; do
     echo "+ CYMLP_SIMD=$level"
     CYMLP_SIMD=$level "$py" -c "import cymlp, sys
@@ -156,8 +160,12 @@ assert [m for m in sys.modules if m.startswith('cymlp._network')] == ['cymlp.' +
       CYMLP_SIMD=$level "$py" -m pytest -q -p no:cacheprovider "$@"
     fi
     CYMLP_SIMD=$level "$py" "$root/tests/test_dispatch.py" > "$work/digest.$level"
+    CYMLP_SIMD=$level "$py" "$root/tests/test_n_jobs.py" 2 > "$work/parallel.$level"
   done
   cut -d' ' -f2 "$work"/digest.* | sort -u | wc -l | grep -qx 1 \
     || { echo "the SIMD levels disagree:" >&2; cat "$work"/digest.* >&2; exit 1; }
   echo "every level gives the same bits: $(cut -d' ' -f2 "$work/digest.baseline")"
+  cut -d' ' -f2 "$work"/parallel.* | sort -u | wc -l | grep -qx 1 \
+    || { echo "the SIMD levels disagree on n_jobs=2:" >&2; cat "$work"/parallel.* >&2; exit 1; }
+  echo "n_jobs=2: every level gives the same bits: $(cut -d' ' -f2 "$work/parallel.baseline")"
 }

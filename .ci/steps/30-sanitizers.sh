@@ -2,7 +2,9 @@
 # Build the kernels once more with AddressSanitizer and UndefinedBehaviorSanitizer
 # (meson's b_sanitize=address,undefined, -fno-sanitize-recover=all at compile
 # AND link, so any report aborts the process) and run the kernel, boundary,
-# extras, shuffle and fuzz tests against that build. Fails on any report.
+# extras, shuffle and fuzz tests and the data-parallel path's (n_jobs: row
+# blocks on OpenMP threads, tests/test_n_jobs.py) against that build. Fails on
+# any report.
 #
 # ASan sees the raw-pointer reads and writes of the C kernels into heap
 # buffers (numpy's and the Workspace's malloc'd ones); UBSan sees shifts out
@@ -68,4 +70,4 @@ fi
 "$asan_venv/bin/python" -m pytest -p no:cacheprovider -q -s \
   "$root/tests/test_kernels.py" "$root/tests/test_boundary.py" \
   "$root/tests/test_shuffle.py" "$root/tests/test_extras.py" \
-  "$root/tests/test_fuzz.py"
+  "$root/tests/test_fuzz.py" "$root/tests/test_n_jobs.py"

@@ -143,6 +143,16 @@ def _small_classification():
     )
 
 
+def _large_classification():
+    """10000 rows of the same kind as ``_small_classification``."""
+    from sklearn.datasets import make_classification
+
+    return make_classification(
+        n_samples=10_000, n_features=20, n_informative=10, n_classes=3,
+        random_state=4,
+    )
+
+
 def _sparse_csr():
     """5000 x 1000 CSR matrix with 1% non-zeros, 4 classes from a linear
     teacher."""
@@ -254,6 +264,10 @@ WORKLOADS = {
         Workload("lbfgs", "classifier", _small_classification,
                  "lbfgs 20-50-3, 1k rows, max_iter 200",
                  hidden_layer_sizes=(50,), solver="lbfgs", max_iter=200,
+                 max_fun=100_000, tol=0.0),
+        Workload("lbfgs_10k", "classifier", _large_classification,
+                 "lbfgs 20-50-3, 10k rows, max_iter 50",
+                 hidden_layer_sizes=(50,), solver="lbfgs", max_iter=50,
                  max_fun=100_000, tol=0.0),
         Workload("sparse_csr", "classifier", _sparse_csr,
                  "sparse CSR 1000 features (1% nnz)-100-4, 5k rows, 10 epochs",

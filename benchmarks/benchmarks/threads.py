@@ -1,6 +1,6 @@
 """Scale-out on threads: two fits in two Python threads against the same two
-fits in sequence, and GridSearchCV(n_jobs=2) on joblib's threading backend
-against n_jobs=1.
+fits in sequence, GridSearchCV(n_jobs=2) on joblib's threading backend
+against n_jobs=1, and one fit on every core (cymlp's ``n_jobs``).
 
 cymlp trains without the GIL (one kernel call per epoch, ``with nogil``;
 outside the main thread it never takes the GIL between batches), so two fits
@@ -33,7 +33,7 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from .common import IMPLEMENTATIONS, _tabular, fixed_epochs, get_estimator_class
+from .common import IMPLEMENTATIONS, WORKLOADS, _tabular, fixed_epochs, get_estimator_class
 
 N_SAMPLES = 5_000
 EPOCHS = 50
@@ -202,3 +202,131 @@ class GridSearchScaling(_ThreadBenchmark):
         return _speedup(self.runs[1], self.runs[2])
 
     track_speedup.unit = "x (2 = perfect on 2 cores)"
+
+
+# --------------------------------------------------------------------------
+# One fit on every core: cymlp's n_jobs
+# --------------------------------------------------------------------------
+
+NJOBS_WORKLOADS = ["tabular", "regressor", "digits", "deep_narrow", "lbfgs", "lbfgs_10k",
+                   "wide_f64"]
+
+
+def _njobs_estimator(workload, n_jobs, **params):
+    est = WORKLOADS[workload].make_estimator("cymlp")
+    if "n_jobs" not in est.get_params():    # a commit before n_jobs
+        raise NotImplementedError("this cymlp has no n_jobs")
+    return est.set_params(n_jobs=n_jobs, **params)
+
+
+def _blas_threads(mode):
+    return 2 if mode == "None-2blas" else 1
+
+
+def _n_jobs(mode):
+    return None if mode.startswith("None") else int(mode)
+
+
+class NJobsFit:
+    """One fit with n_jobs = None (BLAS at 1 thread, or at 2: 'None-2blas',
+    wide only), 1 or 2."""
+
+    params = (NJOBS_WORKLOADS, ["None", "None-2blas", "1", "2"])
+    param_names = ["workload", "n_jobs"]
+    timeout = 600
+
+    def setup(self, workload, mode):
+        if mode == "None-2blas" and workload != "wide_f64":
+            raise NotImplementedError("2 BLAS threads: the wide network only")
+        self.X, self.y = WORKLOADS[workload].data()
+        self.estimator = _njobs_estimator(workload, _n_jobs(mode))
+        self._limiter = threadpool_limits(limits=_blas_threads(mode))
+
+    def teardown(self, *args):
+        limiter = getattr(self, "_limiter", None)
+        if limiter is not None:
+            limiter.restore_original_limits()
+
+    def time_fit(self, workload, mode):
+        self.estimator.fit(self.X, self.y)
+
+    time_fit.number = 1
+    time_fit.repeat = (2, 7, 10.0)
+
+    def peakmem_fit(self, workload, mode):
+        self.estimator.fit(self.X, self.y)
+
+
+class NJobsScaling:
+    """Speed-up of one fit from n_jobs, timed interleaved in one process."""
+
+    params = (NJOBS_WORKLOADS, ["2 vs 1", "1 vs None", "2 vs None-2blas"])
+    param_names = ["workload", "pair"]
+    timeout = 600
+
+    def setup(self, workload, pair):
+        if pair == "2 vs None-2blas" and workload != "wide_f64":
+            raise NotImplementedError("2 BLAS threads: the wide network only")
+        X, y = WORKLOADS[workload].data()
+        faster, slower = pair.split(" vs ")
+
+        def run(mode):
+            est = _njobs_estimator(workload, _n_jobs(mode))
+
+            def fit():
+                with threadpool_limits(limits=_blas_threads(mode)):
+                    est.fit(X, y)
+            return fit
+
+        self.reference, self.candidate = run(slower), run(faster)
+
+    def track_speedup(self, workload, pair):
+        return _speedup(self.reference, self.candidate)
+
+    track_speedup.unit = "x (reference time / candidate time)"
+
+
+class NJobsLossGap:
+    """How far the n_jobs path's loss curve is from n_jobs=None's over 200 epochs
+    (n_jobs=1: every n_jobs gives the same bits, tests/test_n_jobs.py), and,
+    for scale, how far scikit-learn's is from n_jobs=None's."""
+
+    params = (["tabular", "regressor", "digits", "deep_narrow"],)
+    param_names = ["workload"]
+    timeout = 1200
+
+    def setup_cache(self):
+        gaps = {}
+        with threadpool_limits(limits=1):
+            for workload in self.params[0]:
+                X, y = WORKLOADS[workload].data()
+                wl = WORKLOADS[workload]
+                none, blocks = (np.asarray(_njobs_estimator(workload, n_jobs,
+                                                            **fixed_epochs(200))
+                                           .fit(X, y).loss_curve_) for n_jobs in (None, 1))
+                sklearn = np.asarray(wl.make_estimator("sklearn").set_params(
+                    **fixed_epochs(200)).fit(X, y).loss_curve_)
+                gaps[workload] = (np.abs(blocks - none) / none, np.abs(sklearn - none) / none)
+        return gaps
+
+    def track_max_relative_gap(self, gaps, workload):
+        return float(gaps[workload][0].max())
+
+    track_max_relative_gap.unit = "relative"
+
+    def track_epochs_within_1e9(self, gaps, workload):
+        """Epochs before the curves first differ by more than 1e-9 (relative)."""
+        return _epochs_within(gaps[workload][0])
+
+    track_epochs_within_1e9.unit = "epochs"
+
+    def track_sklearn_epochs_within_1e9(self, gaps, workload):
+        """The same for scikit-learn's curve against n_jobs=None's."""
+        return _epochs_within(gaps[workload][1])
+
+    track_sklearn_epochs_within_1e9.unit = "epochs"
+
+
+def _epochs_within(gap, tol=1e-9):
+    above = np.flatnonzero(gap > tol)
+    return int(above[0]) if len(above) else len(gap)

@@ -65,7 +65,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
         learning_rate_init, power_t, max_iter, loss, shuffle, random_state, tol,
         verbose, warm_start, momentum, nesterovs_momentum, early_stopping,
         validation_fraction, beta_1, beta_2, epsilon, n_iter_no_change, max_fun,
-        negative_slope, dropout, batch_norm, weight_init, scoring,
+        negative_slope, dropout, batch_norm, weight_init, scoring, n_jobs=None,
     ):
         self.activation = activation
         self.solver = solver
@@ -96,6 +96,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
         self.batch_norm = batch_norm
         self.weight_init = weight_init
         self.scoring = scoring
+        self.n_jobs = n_jobs
 
     # ------------------------------------------------------------------
     # The network state: its views are the fitted arrays
@@ -189,7 +190,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
         """Output-layer values (probabilities or predictions) for X."""
         if check_input:
             X = self._validate_X_predict(X)
-        return self._network().predict(X)
+        return self._network().predict(X, self.n_jobs)
 
     def hidden_activations(self, X):
         """Compute the output of every hidden layer for X.
@@ -294,16 +295,20 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
 
         if callbacks is not None:
             callbacks.begin_fit()
-        if self.solver in _STOCHASTIC_SOLVERS:
-            progress = self._fit_stochastic(X, y, sample_weight, incremental, callbacks,
-                                            given)
-        else:
-            progress = self._fit_lbfgs(X, y, sample_weight, callbacks)
+        from ._threads import effective_n_threads, single_threaded_blas
+
+        n_threads = effective_n_threads(self.n_jobs)
+        with single_threaded_blas(n_threads is not None):
+            if self.solver in _STOCHASTIC_SOLVERS:
+                progress = self._fit_stochastic(X, y, sample_weight, incremental, callbacks,
+                                                given, n_threads)
+            else:
+                progress = self._fit_lbfgs(X, y, sample_weight, callbacks, n_threads)
         self._check_finite_result(X, progress.loss)
         progress.apply_to(self)
         return self
 
-    def _fit_stochastic(self, X, y, sample_weight, incremental, callbacks, given):
+    def _fit_stochastic(self, X, y, sample_weight, incremental, callbacks, given, n_threads):
         """Set up and run the stochastic solver; return its progress record."""
         from ._optim import make_optimizer   # only stochastic fits need it
 
@@ -324,12 +329,12 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
                                                                        X.shape[0]),
             shuffle=self.shuffle, alpha=float(self.alpha), tol=self.tol,
             n_iter_no_change=self.n_iter_no_change, verbose=self.verbose,
-            incremental=incremental)
+            incremental=incremental, n_threads=n_threads)
         return _solvers.fit_stochastic(
             network, network.training_set(X, y, sample_weight), optimizer, settings,
             _solvers.Progress.of(self), self._random_state, validation, callbacks)
 
-    def _fit_lbfgs(self, X, y, sample_weight, callbacks):
+    def _fit_lbfgs(self, X, y, sample_weight, callbacks, n_threads):
         """Set up and run L-BFGS; return its progress record."""
         network = self._network_state
         # scikit-learn's squared error averages over outputs but its gradient
@@ -339,7 +344,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
             delta_scale = 1.0 / self.n_outputs_
         settings = _solvers.LbfgsSettings(
             max_iter=self.max_iter, max_fun=self.max_fun, alpha=float(self.alpha),
-            tol=self.tol, verbose=self.verbose)
+            tol=self.tol, verbose=self.verbose, n_threads=n_threads)
         return _solvers.fit_lbfgs(network, network.training_set(X, y, sample_weight),
                                   settings, _solvers.Progress.of(self), delta_scale,
                                   callbacks)

@@ -114,6 +114,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         batch_norm=False,
         weight_init="auto",
         scoring=None,
+        n_jobs=None,
         class_weight=None,
     ):
         self.class_weight = class_weight
@@ -147,6 +148,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             batch_norm=batch_norm,
             weight_init=weight_init,
             scoring=scoring,
+            n_jobs=n_jobs,
         )
 
     def _validate_input(self, X, y, incremental, reset):
@@ -420,6 +422,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         batch_norm=False,
         weight_init="auto",
         scoring=None,
+        n_jobs=None,
         quantile=0.5,
     ):
         self.quantile = quantile
@@ -453,6 +456,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             batch_norm=batch_norm,
             weight_init=weight_init,
             scoring=scoring,
+            n_jobs=n_jobs,
         )
 
     @_fit_context(prefer_skip_nested_validation=True)

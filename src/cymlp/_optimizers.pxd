@@ -76,18 +76,31 @@ cdef struct StepRule:
     long long* t             # IN/OUT: Adam's step counter (NULL for SGD)
 
 
-cdef inline void optimizer_step(StepRule* rule, floating* params, const floating* grads,
-                                Py_ssize_t size, double learning_rate) noexcept nogil:
-    """One step of ``rule`` over the flat buffer. Adam counts the step and
-    applies its bias corrections to the learning rate, as scikit-learn does:
-    lr * sqrt(1 - beta_2^t) / (1 - beta_1^t) at step t."""
-    cdef double step
+cdef inline double begin_step(StepRule* rule, double learning_rate) noexcept nogil:
+    """Count one step of ``rule`` and return the step size it applies: Adam's
+    bias-corrected lr * sqrt(1 - beta_2^t) / (1 - beta_1^t) at step t, as
+    scikit-learn computes it; SGD's learning rate."""
     if rule.kind == RULE_ADAM:
         rule.t[0] += 1
-        step = (learning_rate * sqrt(1 - pow(rule.beta_2, <double> rule.t[0]))
+        return (learning_rate * sqrt(1 - pow(rule.beta_2, <double> rule.t[0]))
                 / (1 - pow(rule.beta_1, <double> rule.t[0])))
-        adam_step(params, grads, <floating*> rule.state1, <floating*> rule.state2, size,
-                  step, rule.beta_1, rule.beta_2, rule.epsilon)
+    return learning_rate
+
+
+cdef inline void apply_step(const StepRule* rule, floating* params, const floating* grads,
+                            Py_ssize_t start, Py_ssize_t stop, double step) noexcept nogil:
+    """The step of size ``step`` on params[start:stop] (elementwise: any split of
+    the buffer gives the same bits)."""
+    if rule.kind == RULE_ADAM:
+        adam_step(params + start, grads + start, (<floating*> rule.state1) + start,
+                  (<floating*> rule.state2) + start, stop - start, step, rule.beta_1,
+                  rule.beta_2, rule.epsilon)
     else:
-        sgd_step(params, grads, <floating*> rule.state1, size, learning_rate,
-                 rule.momentum, rule.nesterov)
+        sgd_step(params + start, grads + start, (<floating*> rule.state1) + start,
+                 stop - start, step, rule.momentum, rule.nesterov)
+
+
+cdef inline void optimizer_step(StepRule* rule, floating* params, const floating* grads,
+                                Py_ssize_t size, double learning_rate) noexcept nogil:
+    """One step of ``rule`` over the flat buffer."""
+    apply_step(rule, params, grads, 0, size, begin_step(rule, learning_rate))

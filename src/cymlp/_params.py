@@ -53,6 +53,7 @@ PARAMETER_CONSTRAINTS = {
     "batch_norm": ["boolean"],
     "weight_init": [StrOptions(set(WEIGHT_INITS))],
     "scoring": [str, callable, None],
+    "n_jobs": [Integral, None],
 }
 
 
@@ -285,6 +286,22 @@ PARAMETERS_DOC = """
         ``scorer(estimator, X, y)``, resolved by
         :func:`sklearn.metrics.check_scoring`. Used only with
         ``early_stopping=True``.
+    n_jobs : int, default=None
+        Threads of the data-parallel path: each mini-batch (L-BFGS: the whole
+        training set) is cut into row blocks of at least 32 rows (a power of
+        two of them, at most 64; the cut depends on the batch size and the
+        network, never on the number of threads), the threads run the blocks'
+        forward and backward passes and share the optimizer step, with BLAS
+        at one thread meanwhile; ``predict`` and ``predict_proba`` run more
+        than 512 rows in chunks on the threads. Every ``n_jobs`` gives the
+        same bits; they differ from None's results only in the order of the
+        gradient's sums. More threads than blocks wait: use a larger
+        ``batch_size`` for more cores. None is one thread through
+        the whole batch at once, as scikit-learn computes it. -1 means every
+        core (fewer when ``OMP_NUM_THREADS`` or
+        ``threadpoolctl.threadpool_limits`` set a lower limit), -2 all but one,
+        and so on. Without OpenMP in the build the path runs on one thread.
+        See :ref:`scaling`. Not in scikit-learn's MLP.
 """
 
 FIT_DOC = """Fit the model to data matrix X and target(s) y.

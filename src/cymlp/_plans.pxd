@@ -5,6 +5,7 @@
 from ._boundary cimport Source
 from ._layout cimport LayoutC, WorkC, Layout, Workspace
 from ._optimizers cimport StepRule
+from ._blocks cimport BlocksC, Blocks
 
 
 cdef struct DataC:
@@ -32,6 +33,7 @@ cdef struct EpochC:
     StepRule rule            # the optimizer: kind, hyperparameters, state
     double* grad_norms       # IN/OUT: per-layer sums of gradient norms, or NULL
     bint check_signals       # the main thread: check for Ctrl-C after each batch
+    BlocksC* blocks          # the data-parallel path (n_jobs), or NULL: whole batches
 
 
 cdef struct GradientC:
@@ -45,6 +47,7 @@ cdef struct GradientC:
     double delta_scale       # multiplies the output delta
     void* running            # OUT (with running_momentum > 0): batch-norm statistics
     double* grad_norms       # OUT: each layer's weight-gradient norm
+    BlocksC* blocks          # the data-parallel path (n_jobs), or NULL: every row at once
 
 
 cdef class TrainingSet:
@@ -64,6 +67,7 @@ cdef class EpochPlan:
     cdef EpochC c
     cdef readonly Layout layout
     cdef Workspace ws
+    cdef readonly Blocks blocks
     cdef tuple arrays
     cdef int check_order(self) except -1
 
@@ -72,5 +76,6 @@ cdef class GradientPlan:
     cdef GradientC c
     cdef readonly Layout layout
     cdef Workspace ws
+    cdef readonly Blocks blocks
     cdef tuple arrays
     cdef int check_params(self, Py_ssize_t size, Py_ssize_t itemsize, str name) except -1

@@ -12,6 +12,10 @@ A fit builds these once, and the network module (``train_epoch``,
 * ``GradientPlan``: L-BFGS's full-batch loss and gradient (``GradientC``),
   with a workspace for every row.
 
+With ``n_threads`` (``n_jobs``), a plan runs the data-parallel path: its
+scratch is a ``_blocks.Blocks`` (row blocks, each with its own workspace
+and gradient) instead of the whole-batch workspace.
+
 Every argument is checked here, through ``_boundary``'s checks; the only
 check left for each run is the epoch's shuffle order (the caller rewrites it
 between epochs) and the parameter buffers L-BFGS passes at each evaluation.
@@ -25,6 +29,7 @@ from ._boundary cimport (BLAS_INT_MAX, check_length, check_rows, fill_source, fl
                          readonly_float_data, first_out_of_range, running_buffer,
                          sample_weights)
 from ._optimizers cimport RULE_SGD, RULE_ADAM
+from ._blocks cimport Blocks
 
 
 cdef double* norms_data(object grad_norms, Layout layout, bint required) except? NULL:
@@ -112,11 +117,13 @@ cdef class EpochPlan:
     permutation array the caller reshuffles in place between epochs (or None
     for storage order), checked again before each epoch; ``grad_norms``
     (float64, one per layer of weights, or None) gets each batch's per-layer
-    gradient norms added. The batch workspace is allocated here, once.
+    gradient norms added. The batch workspace is allocated here, once: for
+    the whole batch, or with ``n_threads`` (>= 1) the row blocks of the
+    data-parallel path run on that many threads.
     """
 
     def __cinit__(self, Layout layout, params, running, TrainingSet data, StepRuleBox rule,
-                  Py_ssize_t batch_size, double alpha, order, grad_norms):
+                  Py_ssize_t batch_size, double alpha, order, grad_norms, n_threads=None):
         cdef const Py_ssize_t[::1] order_view
         if data.layout is not layout:
             raise ValueError("the TrainingSet was checked for another Layout")
@@ -145,10 +152,16 @@ cdef class EpochPlan:
                 self.c.order = &order_view[0]
         dtype = np.float64 if data.itemsize == 8 else np.float32
         gather = data.c.src.dense != NULL and self.c.order != NULL
-        self.ws = Workspace(layout, min(batch_size, max(data.c.n_samples, 1)), dtype, gather)
-        self.c.ws = &self.ws.c
         grads = np.empty(layout.n_params, dtype=dtype)
         self.c.grads = float_data(grads, data.itemsize, "grads")
+        if n_threads is None:
+            self.ws = Workspace(layout, min(batch_size, max(data.c.n_samples, 1)), dtype,
+                                gather)
+            self.c.ws = &self.ws.c
+        else:
+            self.blocks = Blocks(layout, min(batch_size, max(data.c.n_samples, 1)), dtype,
+                                 gather, n_threads, grads)
+            self.c.blocks = &self.blocks.c
         self.c.alpha = alpha
         self.c.grad_norms = norms_data(grad_norms, layout, False)
         self.c.check_signals = threading.current_thread() is threading.main_thread()
@@ -156,7 +169,7 @@ cdef class EpochPlan:
 
     def seed(self, seed):
         """Seed the dropout masks' stream for the next epoch."""
-        self.ws.seed(seed)
+        (self.ws if self.blocks is None else self.blocks).seed(seed)
 
     cdef int check_order(self) except -1:
         """The caller reshuffles ``order`` in place between epochs: O(n) recheck."""
@@ -176,11 +189,12 @@ cdef class GradientPlan:
     ``running`` receives the batch-norm statistics when an evaluation asks
     for them; ``grad_norms`` (float64, one per layer of weights) is
     overwritten by each evaluation. Each evaluation passes its own parameter
-    and gradient buffers, checked then (``check_params``).
+    and gradient buffers, checked then (``check_params``). With ``n_threads``
+    (>= 1) the evaluations run on row blocks on that many threads.
     """
 
     def __cinit__(self, Layout layout, TrainingSet data, running, double alpha,
-                  double delta_scale, grad_norms):
+                  double delta_scale, grad_norms, n_threads=None):
         cdef Py_ssize_t i
         cdef double sw_sum = 0.0
         if data.layout is not layout:
@@ -194,8 +208,12 @@ cdef class GradientPlan:
         self.c.running = running_buffer(running, layout.n_running, data.itemsize, True)
         self.c.grad_norms = norms_data(grad_norms, layout, True)
         dtype = np.float64 if data.itemsize == 8 else np.float32
-        self.ws = Workspace(layout, data.c.n_samples, dtype, False)
-        self.c.ws = &self.ws.c
+        if n_threads is None:
+            self.ws = Workspace(layout, data.c.n_samples, dtype, False)
+            self.c.ws = &self.ws.c
+        else:
+            self.blocks = Blocks(layout, data.c.n_samples, dtype, False, n_threads, None)
+            self.c.blocks = &self.blocks.c
         self.c.alpha = alpha
         self.c.delta_scale = delta_scale
         if data.c.sw == NULL:
@@ -212,7 +230,7 @@ cdef class GradientPlan:
     def seed(self, seed):
         """Seed the dropout masks' stream (the estimators' L-BFGS has no dropout;
         the kernel tests fix the masks this way)."""
-        self.ws.seed(seed)
+        (self.ws if self.blocks is None else self.blocks).seed(seed)
 
     cdef int check_params(self, Py_ssize_t size, Py_ssize_t itemsize, str name) except -1:
         """A parameter-sized buffer of one evaluation: the layout's length and dtype."""

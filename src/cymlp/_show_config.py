@@ -2,7 +2,8 @@
 
 Versions (cymlp, Python, numpy, scipy, scikit-learn), the BLAS in use (via
 threadpoolctl), the SIMD level chosen for the kernels and the levels this CPU
-runs, and the options the build was made with.
+runs, whether ``n_jobs`` runs on OpenMP threads, and the options the build
+was made with.
 """
 
 import sys
@@ -40,6 +41,18 @@ def config():
                              f"{info.get('threading_layer', '')} "
                              f"{info.get('architecture', '')}, "
                              f"{info.get('filepath')}").replace(" ,", ",")
+    from ._openmp import openmp_enabled, openmp_max_threads
+    from ._threads import effective_n_threads
+
+    if openmp_enabled():
+        runtimes = [info.get("filepath") for info in threadpool_info()
+                    if info.get("user_api") == "openmp"]
+        threads = {"openmp": "yes: n_jobs runs on OpenMP threads",
+                   "n_jobs=-1": f"{effective_n_threads(-1)} threads",
+                   "loaded": ", ".join(runtimes) or "no OpenMP library"}
+    else:
+        threads = {"openmp": "no: n_jobs runs on one thread (the same results)",
+                   "n_jobs=-1": f"{openmp_max_threads()} thread"}
     simd = {"chosen": _dispatch.LEVEL,
             "cpu runs": ", ".join(cpu_levels()),
             "built": ", ".join(_dispatch.built_levels())}
@@ -48,13 +61,14 @@ def config():
              "buildtype": _build_config.BUILDTYPE,
              "cython-debug": _build_config.CYTHON_DEBUG,
              "native-simd": _build_config.NATIVE_SIMD,
-             "sanitizers": _build_config.SANITIZE}
+             "sanitizers": _build_config.SANITIZE,
+             "openmp": _build_config.OPENMP}
     return {"versions": versions, "blas": blas or {"blas": "none found"},
-            "simd": simd, "build": build}
+            "simd": simd, "threads": threads, "build": build}
 
 
 def show_config(file=None):
-    """Print cymlp's versions, BLAS, SIMD level and build options (for bug reports).
+    """Print cymlp's versions, BLAS, SIMD level, threads and build options (for bug reports).
 
     Parameters
     ----------

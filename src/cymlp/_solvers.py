@@ -96,6 +96,7 @@ class StochasticSettings:
     n_iter_no_change: int
     verbose: bool
     incremental: bool
+    n_threads: int = None      # the data-parallel path's threads (n_jobs), or None
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,7 @@ class LbfgsSettings:
     alpha: float
     tol: float
     verbose: bool
+    n_threads: int = None      # the data-parallel path's threads (n_jobs), or None
 
 
 @dataclass(frozen=True)
@@ -145,7 +147,7 @@ def fit_stochastic(state, data, optimizer, settings, progress, random_state,
     norm_sums = np.zeros(len(state.units) - 1)
     norms = np.zeros((settings.max_iter, len(state.units) - 1))
     plan = state.epoch_plan(data, optimizer, settings.batch_size, settings.alpha,
-                            order if settings.shuffle else None, norm_sums)
+                            order if settings.shuffle else None, norm_sums, settings.n_threads)
     from ._shuffle import shuffler_for   # only stochastic fits need it
 
     # sklearn.utils.shuffle(order) draws exactly what
@@ -246,7 +248,8 @@ def fit_lbfgs(state, data, settings, progress, delta_scale, callbacks=None):
     """
     norms_now = np.zeros(len(state.units) - 1)
     norms = []
-    plan = state.gradient_plan(data, settings.alpha, delta_scale, norms_now)
+    plan = state.gradient_plan(data, settings.alpha, delta_scale, norms_now,
+                               settings.n_threads)
     grads = np.empty(state.layout.n_params, dtype=state.dtype)
 
     def loss_grad(x, running_momentum=0.0):

@@ -35,6 +35,9 @@ VIEW_ATTRIBUTES = (
 )
 SAVED_ATTRIBUTES = ("_params_flat", "_running_flat", "_best_params", "_best_running",
                     "_units", "_config")
+# Predictions with n_jobs run on threads above this many rows (one chunk of
+# _network's predict is 256 rows).
+PARALLEL_ROWS = 512
 
 
 class InconsistentVersionWarning(_SklearnVersionWarning):
@@ -323,10 +326,17 @@ class NetworkState:
         """X in the state's dtype, as the kernels read it (see ``kernel_input``)."""
         return kernel_input(X, self.dtype)
 
-    def predict(self, X):
-        """Output-layer values (probabilities or predictions) for validated X."""
-        return _dispatch.network.predict(self.layout, self._params, self.kernel_input(X),
-                                         self._running)
+    def predict(self, X, n_jobs=None):
+        """Output-layer values (probabilities or predictions) for validated X;
+        with ``n_jobs`` (not None) and many rows, in row chunks on threads."""
+        from ._threads import effective_n_threads, single_threaded_blas
+
+        n_threads = 0
+        if n_jobs is not None and X.shape[0] > PARALLEL_ROWS:
+            n_threads = effective_n_threads(n_jobs)
+        with single_threaded_blas(n_threads > 0):
+            return _dispatch.network.predict(self.layout, self._params, self.kernel_input(X),
+                                             self._running, n_threads)
 
     def forward_all(self, X):
         """Every layer's outputs for validated X: hidden layers, then output."""
@@ -352,15 +362,19 @@ class NetworkState:
             sample_weight = np.ascontiguousarray(sample_weight, dtype=self.dtype)
         return _plans.TrainingSet(self.layout, self.kernel_input(X), Y, sample_weight)
 
-    def epoch_plan(self, data, optimizer, batch_size, alpha, order, grad_norms):
-        """An ``EpochPlan`` that trains this state's buffers in place."""
+    def epoch_plan(self, data, optimizer, batch_size, alpha, order, grad_norms,
+                   n_threads=None):
+        """An ``EpochPlan`` that trains this state's buffers in place (on row
+        blocks on ``n_threads`` threads, if given)."""
         return _plans.EpochPlan(self.layout, self._params, self._running, data,
-                                optimizer.step_rule(), batch_size, alpha, order, grad_norms)
+                                optimizer.step_rule(), batch_size, alpha, order, grad_norms,
+                                n_threads)
 
-    def gradient_plan(self, data, alpha, delta_scale, grad_norms):
-        """A ``GradientPlan`` whose evaluations update this state's running statistics."""
+    def gradient_plan(self, data, alpha, delta_scale, grad_norms, n_threads=None):
+        """A ``GradientPlan`` whose evaluations update this state's running
+        statistics (on row blocks on ``n_threads`` threads, if given)."""
         return _plans.GradientPlan(self.layout, data, self._running, alpha, delta_scale,
-                                   grad_norms)
+                                   grad_norms, n_threads)
 
     def loss_and_gradient(self, plan, x, grads, running_momentum=0.0):
         """L-BFGS's objective at ``x`` (float64): the loss, gradient in ``grads``.
