@@ -108,7 +108,7 @@ def test_lbfgs_trains_the_state_and_counts_its_iterations():
     settings = _solvers.LbfgsSettings(max_iter=30, max_fun=15000, alpha=1e-4, tol=1e-4,
                                       verbose=False)
     progress = _solvers.fit_lbfgs(state, state.training_set(X, y[:, None], None), settings,
-                                  _progress(), 1.0)
+                                  _progress())
     assert 1 <= progress.n_iter <= 30
     assert progress.gradient_norms.shape == (progress.n_iter, 2)
     # the reported loss is the loss at the final weights

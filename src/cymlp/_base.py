@@ -43,9 +43,11 @@ from ._params import (
     FIT_DOC,
     PARAMETER_CONSTRAINTS,
     dropout_list,
+    hand_set_weights,
     hidden_activation_list,
     hidden_layer_list,
     initial_weights,
+    output_activation,
 )
 from ._state import (SAVED_ATTRIBUTES, VIEW_ATTRIBUTES, InconsistentVersionWarning,
                      NetworkState, head_for)
@@ -281,7 +283,9 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
             self._initialize(y, units, X.dtype, config)
         elif "_network_state" not in self.__dict__:
             # coefs_ and intercepts_ set by hand: scikit-learn trains on from them
-            self._initialize(y, units, X.dtype, config, self._hand_set_weights(units))
+            self._initialize(y, units, X.dtype, config,
+                             hand_set_weights(self.coefs_, getattr(self, "intercepts_", []),
+                                              units))
         else:
             # the same buffers, perhaps a new dropout or negative_slope: the
             # fitted arrays stay views of what is trained
@@ -324,12 +328,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
         if self.early_stopping:
             X, y, sample_weight, validation = _validation.early_stopping_set(
                 self, network, X, y, sample_weight, given)
-        settings = _solvers.StochasticSettings(
-            max_iter=self.max_iter, batch_size=_solvers.batch_size_for(self.batch_size,
-                                                                       X.shape[0]),
-            shuffle=self.shuffle, alpha=float(self.alpha), tol=self.tol,
-            n_iter_no_change=self.n_iter_no_change, verbose=self.verbose,
-            incremental=incremental, n_threads=n_threads)
+        settings = _solvers.StochasticSettings.of(self, X.shape[0], incremental, n_threads)
         return _solvers.fit_stochastic(
             network, network.training_set(X, y, sample_weight), optimizer, settings,
             _solvers.Progress.of(self), self._random_state, validation, callbacks)
@@ -337,17 +336,9 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
     def _fit_lbfgs(self, X, y, sample_weight, callbacks, n_threads):
         """Set up and run L-BFGS; return its progress record."""
         network = self._network_state
-        # scikit-learn's squared error averages over outputs but its gradient
-        # does not (scikit-learn issue 8349); scale the delta so they agree.
-        delta_scale = 1.0
-        if network.head == "squared_error" and self.n_outputs_ > 1:
-            delta_scale = 1.0 / self.n_outputs_
-        settings = _solvers.LbfgsSettings(
-            max_iter=self.max_iter, max_fun=self.max_fun, alpha=float(self.alpha),
-            tol=self.tol, verbose=self.verbose, n_threads=n_threads)
         return _solvers.fit_lbfgs(network, network.training_set(X, y, sample_weight),
-                                  settings, _solvers.Progress.of(self), delta_scale,
-                                  callbacks)
+                                  _solvers.LbfgsSettings.of(self, n_threads),
+                                  _solvers.Progress.of(self), callbacks)
 
     def _check_finite_result(self, X, loss):
         """A fit must end with finite weights, a finite loss and finite outputs.
@@ -370,51 +361,21 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
                 "contain large values and need to be preprocessed."
             )
 
-    def _hand_set_weights(self, units):
-        """(coefs, intercepts) a user assigned, if they fit the network ``units``."""
-        coefs, intercepts = list(self.coefs_), list(getattr(self, "intercepts_", []))
-        pairs = list(zip(units[:-1], units[1:]))
-        if ([np.shape(c) for c in coefs] != pairs
-                or [np.shape(b) for b in intercepts] != [(n,) for _, n in pairs]):
-            raise ValueError(
-                "Cannot train on from the coefs_ and intercepts_ set on this unfitted "
-                f"estimator: their shapes {[np.shape(c) for c in coefs]} and "
-                f"{[np.shape(b) for b in intercepts]} do not fit the layer sizes "
-                f"{units} of hidden_layer_sizes and the data."
-            )
-        return coefs, intercepts
-
     def _initialize(self, y, units, dtype, config, weights=None):
         """Fresh network: output activation; the weights drawn as scikit-learn
         draws them, or the given (coefs, intercepts)."""
-        self.n_iter_ = 0
-        self.t_ = 0
         self.n_outputs_ = y.shape[1]
         self.n_layers_ = len(units)
-        if not is_classifier(self):
-            self.out_activation_ = "exp" if self.loss == "poisson" else "identity"
-        elif self._label_binarizer.y_type_ == "multiclass":
-            self.out_activation_ = "softmax"
-        else:
-            self.out_activation_ = "logistic"
+        self.out_activation_ = output_activation(
+            self.loss, self._label_binarizer if is_classifier(self) else None)
         coefs, intercepts = weights or initial_weights(
             self._random_state, self.weight_init, config["activations"], units,
             self.activation,
         )
         head, quantile = self._loss_head()
         self._bind(NetworkState.new(units, config, head, coefs, intercepts, dtype, quantile))
-        self.gradient_norms_ = np.empty((0, self.n_layers_ - 1))
-        if self.solver in _STOCHASTIC_SOLVERS:
-            self.loss_curve_ = []
-            self._no_improvement_count = 0
-            if self.early_stopping:
-                self.validation_scores_ = []
-                self.best_validation_score_ = -np.inf
-                self.best_loss_ = None
-            else:
-                self.best_loss_ = np.inf
-                self.validation_scores_ = None
-                self.best_validation_score_ = None
+        self.__dict__.update(_solvers.Progress.fresh_attributes(
+            self.n_layers_, self.solver in _STOCHASTIC_SOLVERS, self.early_stopping))
 
     def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None,
             sample_weight_val=None):

@@ -4,7 +4,9 @@
 # Authors: The scikit-learn developers
 # SPDX-License-Identifier: BSD-3-Clause
 # (full text, and cymlp's own notice, in LICENSE)
-"""Constructor parameters shared by both estimators: constraints and their docs.
+"""Constructor parameters shared by both estimators: constraints and their docs,
+and the network they describe (layer lists, output activation, the initial
+or hand-set weights).
 
 The constraints are scikit-learn 1.9's for its MLP, so the same values are
 accepted and the same ``InvalidParameterError`` is raised for the others.
@@ -404,3 +406,28 @@ ATTRIBUTES_DOC = """
         with respect to each layer's weight matrix; first column = the layer
         nearest the input. Shows vanishing gradients directly.
 """
+
+
+def hand_set_weights(coefs, intercepts, units):
+    """(coefs, intercepts) a user assigned to an unfitted estimator, as lists,
+    if their shapes fit the network ``units``."""
+    coefs, intercepts = list(coefs), list(intercepts)
+    pairs = list(zip(units[:-1], units[1:]))
+    if ([np.shape(c) for c in coefs] != pairs
+            or [np.shape(b) for b in intercepts] != [(n,) for _, n in pairs]):
+        raise ValueError(
+            "Cannot train on from the coefs_ and intercepts_ set on this unfitted "
+            f"estimator: their shapes {[np.shape(c) for c in coefs]} and "
+            f"{[np.shape(b) for b in intercepts]} do not fit the layer sizes "
+            f"{units} of hidden_layer_sizes and the data."
+        )
+    return coefs, intercepts
+
+
+def output_activation(loss, label_binarizer=None):
+    """scikit-learn's output activation: a classifier's (``label_binarizer``
+    given) softmax for multiclass y, else logistic; a regressor's identity,
+    or exp for the Poisson loss."""
+    if label_binarizer is None:
+        return "exp" if loss == "poisson" else "identity"
+    return "softmax" if label_binarizer.y_type_ == "multiclass" else "logistic"

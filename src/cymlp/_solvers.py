@@ -58,6 +58,21 @@ class Progress:
     validation_scores: list = field(default_factory=list)
     gradient_norms: np.ndarray = None
 
+    @staticmethod
+    def fresh_attributes(n_layers, stochastic, early_stopping):
+        """scikit-learn's progress attributes of a new network, before training."""
+        attributes = {"n_iter_": 0, "t_": 0,
+                      "gradient_norms_": np.empty((0, n_layers - 1))}
+        if stochastic:
+            attributes.update(loss_curve_=[], _no_improvement_count=0)
+            if early_stopping:
+                attributes.update(validation_scores_=[], best_validation_score_=-np.inf,
+                                  best_loss_=None)
+            else:
+                attributes.update(best_loss_=np.inf, validation_scores_=None,
+                                  best_validation_score_=None)
+        return attributes
+
     @classmethod
     def of(cls, estimator):
         """The record of a fitted (or freshly initialized) estimator."""
@@ -98,6 +113,15 @@ class StochasticSettings:
     incremental: bool
     n_threads: int = None      # the data-parallel path's threads (n_jobs), or None
 
+    @classmethod
+    def of(cls, estimator, n_samples, incremental, n_threads):
+        """The estimator's settings for a stochastic fit on ``n_samples`` rows."""
+        return cls(max_iter=estimator.max_iter,
+                   batch_size=batch_size_for(estimator.batch_size, n_samples),
+                   shuffle=estimator.shuffle, alpha=float(estimator.alpha),
+                   tol=estimator.tol, n_iter_no_change=estimator.n_iter_no_change,
+                   verbose=estimator.verbose, incremental=incremental, n_threads=n_threads)
+
 
 @dataclass(frozen=True)
 class LbfgsSettings:
@@ -109,6 +133,13 @@ class LbfgsSettings:
     tol: float
     verbose: bool
     n_threads: int = None      # the data-parallel path's threads (n_jobs), or None
+
+    @classmethod
+    def of(cls, estimator, n_threads):
+        """The estimator's settings for an L-BFGS fit."""
+        return cls(max_iter=estimator.max_iter, max_fun=estimator.max_fun,
+                   alpha=float(estimator.alpha), tol=estimator.tol,
+                   verbose=estimator.verbose, n_threads=n_threads)
 
 
 @dataclass(frozen=True)
@@ -239,13 +270,13 @@ def _count_no_improvement(progress, state, settings, validation):
             progress.best_loss = progress.loss_curve[-1]
 
 
-def fit_lbfgs(state, data, settings, progress, delta_scale, callbacks=None):
+def fit_lbfgs(state, data, settings, progress, callbacks=None):
     """Train ``state`` with scipy's L-BFGS-B on the full batch; return
     ``progress`` with the iterations run, the final loss and gradient norms.
-
-    ``delta_scale`` multiplies the output delta (scikit-learn's squared error
-    averages over outputs but its gradient does not, see ``_base``).
     """
+    # scikit-learn's squared error averages over the outputs but its gradient
+    # does not (scikit-learn issue 8349): the output delta is scaled to agree
+    delta_scale = 1.0 / state.units[-1] if state.head == "squared_error" else 1.0
     norms_now = np.zeros(len(state.units) - 1)
     norms = []
     plan = state.gradient_plan(data, settings.alpha, delta_scale, norms_now,
