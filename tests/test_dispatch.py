@@ -140,31 +140,43 @@ def _fits():
     ]
 
 
+def fit_spec(spec, dtype, max_iter=15, more_iter=5, **extra):
+    """(estimator, X) of one fit of ``_fits`` in ``dtype``: ``max_iter`` epochs
+    (three partial_fit calls; a warm-started fit: ``more_iter`` more)."""
+    name, cls, params, X, y, sw, how = spec
+    X = X.astype(dtype)
+    est = cls(max_iter=max_iter, random_state=0, **extra, **params)
+    if how == "partial_fit":
+        for _ in range(3):
+            est.partial_fit(X, y, sample_weight=sw)
+    else:
+        est.fit(X, y, sample_weight=sw)
+        if how == "warm_start":
+            est.set_params(max_iter=more_iter).fit(X, y, sample_weight=sw)
+    return est, X
+
+
+def model_digest(est, X):
+    """sha256 of a fitted model's parameters, curves and outputs on X."""
+    from cymlp import MLPClassifier
+
+    digest = hashlib.sha256()
+    curves = [getattr(est, "loss_curve_", None) or [est.loss_],
+              getattr(est, "validation_scores_", None) or [], est.gradient_norms_]
+    for array in est.coefs_ + est.intercepts_ + [np.asarray(c) for c in curves]:
+        digest.update(np.ascontiguousarray(array).tobytes())
+    out = est.predict_proba(X) if isinstance(est, MLPClassifier) else est.predict(X)
+    digest.update(np.ascontiguousarray(out).tobytes())
+    return digest.hexdigest()
+
+
 def fit_digests():
     """{fit name: sha256} of the fitted parameters, curves and predictions of
     every fit of ``_fits``, in float64 and float32."""
-    from cymlp import MLPClassifier
-
     digests = {}
     for dtype in (np.float64, np.float32):
-        for name, cls, params, X_fit, y_fit, sw, how in _fits():
-            X_fit = X_fit.astype(dtype)
-            est = cls(max_iter=15, random_state=0, **params)
-            if how == "partial_fit":
-                for _ in range(3):
-                    est.partial_fit(X_fit, y_fit, sample_weight=sw)
-            else:
-                est.fit(X_fit, y_fit, sample_weight=sw)
-                if how == "warm_start":
-                    est.set_params(max_iter=5).fit(X_fit, y_fit, sample_weight=sw)
-            digest = hashlib.sha256()
-            curves = [getattr(est, "loss_curve_", None) or [est.loss_],
-                      getattr(est, "validation_scores_", None) or [], est.gradient_norms_]
-            for array in est.coefs_ + est.intercepts_ + [np.asarray(c) for c in curves]:
-                digest.update(np.ascontiguousarray(array).tobytes())
-            out = est.predict_proba(X_fit) if cls is MLPClassifier else est.predict(X_fit)
-            digest.update(np.ascontiguousarray(out).tobytes())
-            digests[f"{name}-{np.dtype(dtype).name}"] = digest.hexdigest()
+        for spec in _fits():
+            digests[f"{spec[0]}-{np.dtype(dtype).name}"] = model_digest(*fit_spec(spec, dtype))
     return digests
 
 

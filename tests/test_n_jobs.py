@@ -43,7 +43,8 @@ import cymlp
 from cymlp import MLPClassifier, MLPRegressor, _dispatch, _layout, _plans, _threads
 from cymlp._activations import ACTIVATION_CODES
 from cymlp._blocks import Blocks, n_blocks_for
-from test_dispatch import HEADS, _fits, _targets
+from concurrency import in_threads
+from test_dispatch import HEADS, _fits, _targets, fit_spec, model_digest
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -69,29 +70,8 @@ def _block_fits():
     ]
 
 
-def _digest(est, X):
-    digest = hashlib.sha256()
-    curves = [getattr(est, "loss_curve_", None) or [est.loss_],
-              getattr(est, "validation_scores_", None) or [], est.gradient_norms_]
-    for array in est.coefs_ + est.intercepts_ + [np.asarray(c) for c in curves]:
-        digest.update(np.ascontiguousarray(array).tobytes())
-    out = est.predict_proba(X) if isinstance(est, MLPClassifier) else est.predict(X)
-    digest.update(np.ascontiguousarray(out).tobytes())
-    return digest.hexdigest()
-
-
 def _fit(spec, dtype, n_jobs, max_iter=4):
-    name, cls, params, X, y, sw, how = spec
-    X = X.astype(dtype)
-    est = cls(max_iter=max_iter, random_state=0, n_jobs=n_jobs, **params)
-    if how == "partial_fit":
-        for _ in range(3):
-            est.partial_fit(X, y, sample_weight=sw)
-    else:
-        est.fit(X, y, sample_weight=sw)
-        if how == "warm_start":
-            est.set_params(max_iter=2).fit(X, y, sample_weight=sw)
-    return est, X
+    return fit_spec(spec, dtype, max_iter, 2, n_jobs=n_jobs)
 
 
 ALL_FITS = _fits() + _block_fits()
@@ -100,7 +80,7 @@ ALL_FITS = _fits() + _block_fits()
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("spec", ALL_FITS, ids=[spec[0] for spec in ALL_FITS])
 def test_every_thread_count_gives_the_same_bits(spec, dtype):
-    digests = {n_jobs: _digest(*_fit(spec, dtype, n_jobs)) for n_jobs in THREAD_COUNTS}
+    digests = {n_jobs: model_digest(*_fit(spec, dtype, n_jobs)) for n_jobs in THREAD_COUNTS}
     assert len(set(digests.values())) == 1, digests
 
 
@@ -109,7 +89,7 @@ def parallel_digest(n_jobs):
     digest = hashlib.sha256()
     for dtype in (np.float64, np.float32):
         for spec in ALL_FITS:
-            digest.update(_digest(*_fit(spec, dtype, n_jobs)).encode())
+            digest.update(model_digest(*_fit(spec, dtype, n_jobs)).encode())
     return digest.hexdigest()
 
 
@@ -210,7 +190,7 @@ def test_the_cut_depends_on_the_batch_size_and_network_only(batch_size, largest_
 def test_threads_beyond_the_work_are_not_started():
     X = np.random.default_rng(0).normal(size=(200, 3))
     y = X[:, 0] > 0
-    digests = [_digest(MLPClassifier((4,), max_iter=3, random_state=0, n_jobs=n).fit(X, y), X)
+    digests = [model_digest(MLPClassifier((4,), max_iter=3, random_state=0, n_jobs=n).fit(X, y), X)
                for n in (1, 500)]
     assert digests[0] == digests[1]
     layout = _layout.Layout([3, 4, 1], ["relu"], "binary_log_loss")
@@ -271,16 +251,7 @@ def test_parallel_predictions_from_several_python_threads_agree():
     est.fit(X, X[:, 0] > 0)
     X_big = rng.normal(size=(3000, 8))
     expected = est.predict_proba(X_big)
-    results = [None] * 4
-
-    def worker(i):
-        results[i] = [est.predict_proba(X_big) for _ in range(5)]
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=600)
+    results = in_threads(lambda i: [est.predict_proba(X_big) for _ in range(5)], 4)
     for got in results:
         for proba in got:
             assert_array_equal(proba, expected)      # the same chunks, the same code
@@ -522,16 +493,7 @@ def test_concurrent_parallel_fits_give_the_sequential_models():
         return est.fit(X, y)._network_state.params_copy()
 
     expected = [fit(c, i) for i, c in enumerate(configs)]
-    results = [None] * len(configs)
-
-    def worker(i):
-        results[i] = fit(configs[i], i)
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(configs))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=600)
+    results = in_threads(lambda i: fit(configs[i], i), len(configs))
     for got, want in zip(results, expected):
         assert_array_equal(got, want)
 

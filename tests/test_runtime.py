@@ -30,6 +30,7 @@ import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from threadpoolctl import threadpool_limits
 
+from concurrency import in_threads
 from cymlp import MLPClassifier, MLPRegressor
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -52,6 +53,7 @@ LEAK_SCRIPT = """
 import gc, json, pickle, warnings
 import numpy as np
 import scipy.sparse as sp
+from concurrency import in_threads
 from cymlp import MLPClassifier, MLPRegressor
 warnings.simplefilter("ignore")
 
@@ -176,32 +178,22 @@ def test_concurrent_predictions_equal_single_threaded(kind):
 
     n_threads, rounds = 8, 15
     barrier = threading.Barrier(n_threads)
-    errors = []
 
     def worker(seed):
         order = np.random.RandomState(seed).permutation(len(expected) * rounds)
         keys = list(expected) * rounds
-        try:
-            barrier.wait()
-            for j in order:
-                method, i = keys[j]
-                got = getattr(est, method)(inputs[i])
-                want = expected[method, i]
-                if method == "hidden_activations":
-                    for g, w in zip(got, want):
-                        assert_array_equal(g, w)
-                else:
-                    assert_array_equal(got, want)
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
+        barrier.wait()
+        for j in order:
+            method, i = keys[j]
+            got = getattr(est, method)(inputs[i])
+            want = expected[method, i]
+            if method == "hidden_activations":
+                for g, w in zip(got, want):
+                    assert_array_equal(g, w)
+            else:
+                assert_array_equal(got, want)
 
-    threads = [threading.Thread(target=worker, args=(s,)) for s in range(n_threads)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=600)
-    assert not any(t.is_alive() for t in threads), "a predicting thread hung"
-    assert not errors, errors[0]
+    in_threads(worker, n_threads)    # raises a thread's failure; fails if one hangs
     assert _fingerprint(est) == before, "predict changed the estimator's attributes"
 
 
@@ -213,19 +205,13 @@ def test_concurrent_predictions_on_an_unpickled_model():
     expected = est.predict_proba(X)
     back = pickle.loads(pickle.dumps(est))
     keys = set(vars(back))
-    results = [None] * 8
     barrier = threading.Barrier(8)
 
     def worker(i):
         barrier.wait()
-        results[i] = back.predict_proba(X)
+        return back.predict_proba(X)
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=600)
-    for r in results:
+    for r in in_threads(worker, 8):
         assert_array_equal(r, expected)
     assert set(vars(back)) == keys
 
@@ -241,16 +227,8 @@ def test_fits_in_threads_are_independent():
                                            ("lbfgs", "gelu"), ("adam", "prelu")])]
     expected = [MLPClassifier((16,), max_iter=5, **c).fit(X, y)._network_state.params_copy()
                 for c in configs]
-    results = [None] * len(configs)
-
-    def worker(i):
-        results[i] = MLPClassifier((16,), max_iter=5, **configs[i]).fit(X, y)._network_state.params_copy()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(configs))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=600)
+    results = in_threads(lambda i: MLPClassifier((16,), max_iter=5, **configs[i])
+                         .fit(X, y)._network_state.params_copy(), len(configs))
     for got, want in zip(results, expected):
         assert_array_equal(got, want)
 
@@ -384,6 +362,7 @@ DETERMINISM_SETUP = """
 import hashlib, json, warnings
 import numpy as np
 import scipy.sparse as sp
+from concurrency import in_threads
 from cymlp import MLPClassifier, MLPRegressor
 warnings.simplefilter("ignore")
 rng = np.random.RandomState(0)
