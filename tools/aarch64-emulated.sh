@@ -20,7 +20,8 @@
 # check is compiled without its x86 code and the dispatch chooses, loads and
 # reports baseline alone (and refuses CYMLP_SIMD=avx2); no elementwise
 # helper is called out of line; no fused multiply-add (fmadd/fmla) is
-# compiled in. Tests that start a subprocess cannot run (a child would be an
+# compiled in; OpenMP is built in and n_jobs=1 and 2 give the same bits
+# (the arm64 libgomp1 is unpacked beside the interpreter). Tests that start a subprocess cannot run (a child would be an
 # aarch64 executable that the host, without binfmt, cannot start): deselect
 # them; the checks here stand in for tests/test_dispatch.py's three.
 #
@@ -84,8 +85,10 @@ if [ ! -x "$sysroot/usr/bin/python3.11" ]; then
   packages=$(apt-cache "${arm64[@]}" depends --recurse --no-recommends --no-suggests \
                --no-conflicts --no-breaks --no-replaces --no-enhances python3.11 libstdc++6 \
              | grep -E '^(lib[a-z0-9.+-]+|python3\.11(-minimal)?|zlib1g)$' | grep -v '^libperl' | sort -u)
-  # libpython3-dev: the headers and the python3.pc the cross build compiles against
-  (cd "$apt_state/debs" && download "${arm64[@]}" $packages libpython3.11-dev libpython3-dev)
+  # libpython3-dev: the headers and the python3.pc the cross build compiles
+  # against; libgomp1: the OpenMP runtime the kernels link (n_jobs)
+  (cd "$apt_state/debs" && download "${arm64[@]}" $packages libgomp1 libpython3.11-dev \
+     libpython3-dev)
   for deb in "$apt_state"/debs/*.deb; do dpkg-deb -x "$deb" "$sysroot"; done
 fi
 cat > "$work/python3.11" <<EOF
@@ -218,6 +221,16 @@ for level in avx2 sse9; do
     || { cat "$log/refused.txt"; exit 1; }
 done
 step "dispatch: baseline only, CYMLP_SIMD=avx2 and sse9 refused"
+
+# n_jobs: the build has OpenMP (libgomp), and the data-parallel fits give
+# the same bits on one thread and on two (tests/test_n_jobs.py's digest).
+"$py" -c "import cymlp; assert cymlp._build_config.OPENMP and cymlp._openmp.openmp_enabled()" \
+  || { echo "the aarch64 build has no OpenMP" >&2; exit 1; }
+one=$("$py" "$root/tests/test_n_jobs.py" 1 | cut -d' ' -f2)
+two=$("$py" "$root/tests/test_n_jobs.py" 2 | cut -d' ' -f2)
+[ -n "$one" ] && [ "$one" = "$two" ] \
+  || { echo "n_jobs=1 and n_jobs=2 differ under emulation: $one, $two" >&2; exit 1; }
+step "n_jobs: OpenMP built in; n_jobs=1 and 2 give the same bits ($one)"
 
 if [ $# -gt 0 ]; then
   start=$SECONDS

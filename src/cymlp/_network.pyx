@@ -464,7 +464,9 @@ cdef void block_batch(const Blocked* r, const floating* params, Py_ssize_t k, Py
         b.rows = NULL
         b.start = r.start + r0
         b.y = (<const floating*> d.Y) + b.start * n_out
-        b.sw = NULL if d.sw == NULL else (<const floating*> d.sw) + b.start
+        b.sw = NULL                 # (not a NULL-if-else: see param_or_null)
+        if d.sw != NULL:
+            b.sw = (<const floating*> d.sw) + b.start
         return
     b.rows = r.rows + r0
     b.start = 0
@@ -739,7 +741,9 @@ cdef int blocked_epoch(EpochC* e, floating* params, double learning_rate, double
     while start < n_samples:
         r.n = min(e.batch_size, n_samples - start)
         r.start = start
-        r.rows = NULL if e.order == NULL else e.order + start
+        r.rows = NULL
+        if e.order != NULL:
+            r.rows = e.order + start
         r.sw_sum = <double> r.n
         if sw != NULL:
             r.sw_sum = 0.0

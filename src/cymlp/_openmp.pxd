@@ -13,10 +13,18 @@
 
 cdef extern from *:
     """
+    /* A module uses some of these helpers only: no unused-function warning. */
+    #if defined(__GNUC__) || defined(__clang__)
+    #define CYMLP_HELPER static inline __attribute__((unused))
+    #else
+    #define CYMLP_HELPER static inline
+    #endif
+
     #if defined(__SANITIZE_THREAD__)
     void __tsan_acquire(void *addr);
     void __tsan_release(void *addr);
-    static char cymlp_tsan_fork, cymlp_tsan_join, cymlp_tsan_barrier;
+    static char cymlp_tsan_fork __attribute__((unused)), cymlp_tsan_join __attribute__((unused)),
+        cymlp_tsan_barrier __attribute__((unused));
     #define CYMLP_TSAN_RELEASE(a) __tsan_release(a)
     #define CYMLP_TSAN_ACQUIRE(a) __tsan_acquire(a)
     #else
@@ -27,28 +35,28 @@ cdef extern from *:
     #ifdef _OPENMP
     #include <omp.h>
     #define CYMLP_OPENMP 1
-    static int cymlp_thread_num(void) { return omp_get_thread_num(); }
-    static int cymlp_team_size(void) { return omp_get_num_threads(); }
-    static int cymlp_max_threads(void) { return omp_get_max_threads(); }
-    static void cymlp_barrier(void) {
+    CYMLP_HELPER int cymlp_thread_num(void) { return omp_get_thread_num(); }
+    CYMLP_HELPER int cymlp_team_size(void) { return omp_get_num_threads(); }
+    CYMLP_HELPER int cymlp_max_threads(void) { return omp_get_max_threads(); }
+    CYMLP_HELPER void cymlp_barrier(void) {
         CYMLP_TSAN_RELEASE(&cymlp_tsan_barrier);
     #pragma omp barrier
         CYMLP_TSAN_ACQUIRE(&cymlp_tsan_barrier);
     }
     #else
     #define CYMLP_OPENMP 0
-    static int cymlp_thread_num(void) { return 0; }
-    static int cymlp_team_size(void) { return 1; }
-    static int cymlp_max_threads(void) { return 1; }
-    static void cymlp_barrier(void) { }
+    CYMLP_HELPER int cymlp_thread_num(void) { return 0; }
+    CYMLP_HELPER int cymlp_team_size(void) { return 1; }
+    CYMLP_HELPER int cymlp_max_threads(void) { return 1; }
+    CYMLP_HELPER void cymlp_barrier(void) { }
     #endif
 
     /* The master thread around a parallel region, and each thread at its
        start and end (what libgomp's fork and join order, told to TSan). */
-    static void cymlp_before_region(void) { CYMLP_TSAN_RELEASE(&cymlp_tsan_fork); }
-    static void cymlp_after_region(void) { CYMLP_TSAN_ACQUIRE(&cymlp_tsan_join); }
-    static void cymlp_region_starts(void) { CYMLP_TSAN_ACQUIRE(&cymlp_tsan_fork); }
-    static void cymlp_region_ends(void) { CYMLP_TSAN_RELEASE(&cymlp_tsan_join); }
+    CYMLP_HELPER void cymlp_before_region(void) { CYMLP_TSAN_RELEASE(&cymlp_tsan_fork); }
+    CYMLP_HELPER void cymlp_after_region(void) { CYMLP_TSAN_ACQUIRE(&cymlp_tsan_join); }
+    CYMLP_HELPER void cymlp_region_starts(void) { CYMLP_TSAN_ACQUIRE(&cymlp_tsan_fork); }
+    CYMLP_HELPER void cymlp_region_ends(void) { CYMLP_TSAN_RELEASE(&cymlp_tsan_join); }
     """
     bint OPENMP "CYMLP_OPENMP"
     int thread_num "cymlp_thread_num"() noexcept nogil
