@@ -53,7 +53,6 @@ LEAK_SCRIPT = """
 import gc, json, pickle, warnings
 import numpy as np
 import scipy.sparse as sp
-from concurrency import in_threads
 from cymlp import MLPClassifier, MLPRegressor
 warnings.simplefilter("ignore")
 
@@ -362,7 +361,6 @@ DETERMINISM_SETUP = """
 import hashlib, json, warnings
 import numpy as np
 import scipy.sparse as sp
-from concurrency import in_threads
 from cymlp import MLPClassifier, MLPRegressor
 warnings.simplefilter("ignore")
 rng = np.random.RandomState(0)
