@@ -45,6 +45,7 @@ from cymlp._activations import ACTIVATION_CODES
 from cymlp._blocks import Blocks, n_blocks_for
 from concurrency import in_threads
 from test_dispatch import HEADS, _fits, _targets, fit_spec, model_digest
+from test_saved_models import needs_numpy_2
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -389,6 +390,7 @@ def test_show_config_says_whether_n_jobs_runs_on_threads(capsys):
     assert f"openmp        {cymlp._build_config.OPENMP}" in out
 
 
+@needs_numpy_2
 def test_a_model_saved_before_n_jobs_loads_with_n_jobs_none_and_trains_in_parallel():
     from test_saved_models import EXPECTED, load, training_data
 

@@ -29,6 +29,7 @@ import kernel_calls
 from cymlp import MLPRegressor, _dispatch, _layout, _losses
 
 from gradient_checks import assert_rel_close, central_differences
+from test_saved_models import needs_numpy_2
 
 # the kernels' test entry points, built with the flags of the level in use
 kernels = _dispatch.load_entries(_dispatch.LEVEL)
@@ -336,8 +337,7 @@ def test_onnx_export_of_a_quantile_model_is_unchanged():
     assert_allclose(got, model.predict(X.astype(np.float32)), rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.skipif(np.lib.NumpyVersion(np.__version__) < "2.0.0",
-                    reason="models saved under NumPy 2 need NumPy >= 2 to load")
+@needs_numpy_2
 @pytest.mark.parametrize("kind, head", [("poisson", "poisson"),
                                         ("regressor-multi-output", "squared_error"),
                                         ("early-stopping", "log_loss")])

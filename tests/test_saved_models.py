@@ -30,8 +30,9 @@ from cymlp import InconsistentVersionWarning, MLPClassifier
 
 # The files were written under NumPy 2, whose pickles (numpy._core, the
 # random generators' state) NumPy 1.x cannot read: numpy's limit, not cymlp's.
-pytestmark = pytest.mark.skipif(np.lib.NumpyVersion(np.__version__) < "2.0.0",
-                                reason="models saved under NumPy 2 need NumPy >= 2 to load")
+needs_numpy_2 = pytest.mark.skipif(np.lib.NumpyVersion(np.__version__) < "2.0.0",
+                                   reason="models saved under NumPy 2 need NumPy >= 2 to load")
+pytestmark = needs_numpy_2
 
 DATA = Path(__file__).parent / "data" / "models-0.1.0"
 EXPECTED = np.load(DATA / "expected.npz")
