@@ -224,7 +224,8 @@ step "dispatch: baseline only, CYMLP_SIMD=avx2 and sse9 refused"
 
 # n_jobs: the build has OpenMP (libgomp), and the data-parallel fits give
 # the same bits on one thread and on two (tests/test_n_jobs.py's digest).
-"$py" -c "import cymlp; assert cymlp._build_config.OPENMP and cymlp._openmp.openmp_enabled()" \
+"$py" -c "from cymlp import _build_config, _openmp
+assert _build_config.OPENMP and _openmp.openmp_enabled()" \
   || { echo "the aarch64 build has no OpenMP" >&2; exit 1; }
 one=$("$py" "$root/tests/test_n_jobs.py" 1 | cut -d' ' -f2)
 two=$("$py" "$root/tests/test_n_jobs.py" 2 | cut -d' ' -f2)
