@@ -75,6 +75,8 @@ def kernel_input(X, dtype):
     Casting float64 data for a float32 model must not turn values beyond
     float32's range into inf: that is a ValueError.
     """
+    if type(X) is np.ndarray and X.dtype == dtype and X.flags.c_contiguous:
+        return X                        # as it is (a one-row predict's common case)
     with np.errstate(over="ignore"):   # an overflow is refused below, by name
         if sp.issparse(X):
             X = X.tocsr()
@@ -329,12 +331,13 @@ class NetworkState:
     def predict(self, X, n_jobs=None):
         """Output-layer values (probabilities or predictions) for validated X;
         with ``n_jobs`` (not None) and many rows, in row chunks on threads."""
+        if n_jobs is None or X.shape[0] <= PARALLEL_ROWS:   # (a one-row predict: no
+            return _dispatch.network.predict(                # import, no context manager)
+                self.layout, self._params, self.kernel_input(X), self._running, 0)
         from ._threads import effective_n_threads, single_threaded_blas
 
-        n_threads = 0
-        if n_jobs is not None and X.shape[0] > PARALLEL_ROWS:
-            n_threads = effective_n_threads(n_jobs)
-        with single_threaded_blas(n_threads > 0):
+        n_threads = effective_n_threads(n_jobs)
+        with single_threaded_blas():
             return _dispatch.network.predict(self.layout, self._params, self.kernel_input(X),
                                              self._running, n_threads)
 
