@@ -56,18 +56,18 @@ def _block_fits():
     """Fits whose batches cut unevenly: 8 blocks (3 threads share them 2-3-3),
     and a last batch of 2 rows (2 blocks of 1 row, of an 8-block cut)."""
     rng = np.random.default_rng(3)
-    X = rng.normal(size=(258, 12))
+    X = rng.normal(size=(514, 12))
     y = (X[:, 0] + X[:, 1] * X[:, 2] > 0).astype(int)
     return [
         ("eight-blocks-bn-dropout", MLPClassifier,
-         dict(hidden_layer_sizes=(20, 10), batch_size=256, batch_norm=True, dropout=0.2,
+         dict(hidden_layer_sizes=(20, 10), batch_size=512, batch_norm=True, dropout=0.2,
               activation=["prelu", "tanh"]), X, y, None, "fit"),
         ("eight-blocks-lbfgs-bn", MLPRegressor,
          dict(hidden_layer_sizes=(9,), solver="lbfgs", batch_norm=True), X, X[:, :2], None,
          "fit"),
         ("short-last-batch-sgd", MLPRegressor,
-         dict(hidden_layer_sizes=(7,), solver="sgd", batch_size=256, shuffle=False),
-         X, X[:, 3], rng.uniform(0.5, 2.0, 258), "fit"),
+         dict(hidden_layer_sizes=(7,), solver="sgd", batch_size=512, shuffle=False),
+         X, X[:, 3], rng.uniform(0.5, 2.0, 514), "fit"),
     ]
 
 
@@ -170,7 +170,7 @@ def test_blocked_gradient_matches_the_whole_batch(activation, head, dtype, rtol)
 
 
 def test_dropout_masks_do_not_depend_on_the_cut():
-    # A batch of 301 rows cuts into 8 blocks; masks drawn per block from
+    # A batch of 301 rows cuts into 4 blocks; masks drawn per block from
     # another stream would change the gradient by O(1), not by rounding.
     whole = _gradient(None, "relu", "log_loss", np.float64, True, seed=9)
     other_seed = _gradient(None, "relu", "log_loss", np.float64, True, seed=10)
@@ -180,11 +180,13 @@ def test_dropout_masks_do_not_depend_on_the_cut():
 
 
 @pytest.mark.parametrize("batch_size, largest_layer, blocks", [
-    (1, 0, 1), (63, 0, 1), (64, 0, 2), (127, 0, 2), (128, 0, 4), (200, 0, 4), (255, 0, 4),
-    (256, 0, 8), (2047, 0, 32), (2048, 0, 64), (10**7, 0, 64),
-    (200, 2**17, 4), (199, 2**17 + 1, 1), (200, 2**17 + 1, 2), (3000, 784 * 512, 16)])
+    (1, 0, 1), (63, 0, 1), (64, 0, 2), (127, 0, 2), (128, 0, 2), (200, 0, 2), (255, 0, 2),
+    (256, 0, 4), (511, 0, 4), (512, 0, 8), (4095, 0, 32), (4096, 0, 64), (10**7, 0, 64),
+    (200, 2**17, 2), (64, 2**17 + 1, 1), (199, 2**17 + 1, 1), (200, 2**17 + 1, 2),
+    (3000, 784 * 512, 16)])
 def test_the_cut_depends_on_the_batch_size_and_network_only(batch_size, largest_layer, blocks):
-    # blocks of >= 32 rows (>= 100 above 2**17 weights in a layer), a power of two <= 64
+    # blocks of >= 64 rows (>= 100 above 2**17 weights in a layer), a power of two <= 64;
+    # 64 to 127 rows: two blocks (not above 2**17 weights)
     assert n_blocks_for(batch_size, largest_layer) == blocks
 
 
@@ -196,7 +198,8 @@ def test_threads_beyond_the_work_are_not_started():
     assert digests[0] == digests[1]
     layout = _layout.Layout([3, 4, 1], ["relu"], "binary_log_loss")
     blocks = Blocks(layout, 200, np.float64, True, 500, None)
-    assert blocks.n_blocks == 4 and blocks.n_threads == 4      # 4 blocks, 1 chunk
+    # 2 blocks, 3 chunks (each weight matrix, the biases): 3 threads find work
+    assert blocks.n_blocks == 2 and blocks.n_threads == 3
 
 
 @pytest.mark.parametrize("batch_size", [1, 2, 63, 64, 65, 258, 1025, 4097])

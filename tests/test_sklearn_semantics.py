@@ -82,7 +82,14 @@ def test_early_stopping_through_a_diverging_loss_keeps_the_best_weights():
     assert np.isnan(ref.validation_scores_[-1])
     assert_allclose(est.validation_scores_, ref.validation_scores_, rtol=1e-10)
     assert all(isinstance(s, float) for s in est.validation_scores_)
-    assert_allclose(est.loss_curve_, ref.loss_curve_, rtol=1e-10)
+    # the same finite losses; once the outputs overflow, both non-finite from
+    # the same epoch on (inf or NaN: which one depends on where the BLAS's
+    # sums meet inf - inf, so it differs between CPUs)
+    est_curve, ref_curve = np.asarray(est.loss_curve_), np.asarray(ref.loss_curve_)
+    finite = np.isfinite(ref_curve)
+    assert_array_equal(np.isfinite(est_curve), finite)
+    assert 0 < finite.sum() < len(finite)
+    assert_allclose(est_curve[finite], ref_curve[finite], rtol=1e-10)
     assert np.isnan(est.loss_) and est.best_loss_ is None
     assert_allclose(est.best_validation_score_, ref.best_validation_score_, rtol=1e-12)
     assert_same_weights(est, ref)
