@@ -290,11 +290,11 @@ PARAMETERS_DOC = """
         ``early_stopping=True``.
     n_jobs : int, default=None
         Threads of the data-parallel path: each mini-batch (L-BFGS: the whole
-        training set) is cut into row blocks of at least 32 rows (a power of
-        two of them, at most 64; the cut depends on the batch size and the
-        network, never on the number of threads), the threads run the blocks'
-        forward and backward passes and share the optimizer step, with BLAS
-        at one thread meanwhile; ``predict`` and ``predict_proba`` run more
+        training set) is cut into row blocks of at least 64 rows (a power of
+        two of them, at most 64; two blocks for 64 to 127 rows; the cut
+        depends on the batch size and the network, never on the number of
+        threads), the threads run the blocks' forward and backward passes
+        and share the optimizer step, with BLAS at one thread meanwhile; ``predict`` and ``predict_proba`` run more
         than 512 rows in chunks on the threads. Every ``n_jobs`` gives the
         same bits; they differ from None's results only in the order of the
         gradient's sums. More threads than blocks wait: use a larger
