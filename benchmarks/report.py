@@ -349,6 +349,25 @@ NJOBS_WORKLOADS = ("tabular", "regressor", "digits", "deep_narrow", "lbfgs", "lb
                    "wide_f64")
 
 
+def scaling_model_table(table, labels):
+    """The scaling model (a model, not a measurement): speedup(T) <= 1 / (s +
+    (1 - s) / min(T, K)), s the share of an n_jobs=1 fit outside the kernel
+    calls and K its blocks per batch, both measured in this run."""
+    share = table.get("threads.NJobsSerialShare.track_outside_kernels", {})
+    blocks = table.get("threads.NJobsSerialShare.track_blocks", {})
+    descriptions = labels.get("__workloads__", {})
+    rows = []
+    for (wl,), s in share.items():
+        k = blocks.get((wl,))
+        if not (ok(s) and ok(k)):
+            continue
+        rows.append([descriptions.get(wl, wl), f"{s:.3f}", f"{k:.0f}"]
+                    + [f"{1 / (s + (1 - s) / min(t, k)):.2f}x" for t in (2, 4, 8, 16)])
+    if not rows:
+        return ""
+    return markdown(["workload", "s", "K", "T=2", "T=4", "T=8", "T=16"], rows)
+
+
 def estimator_table(table, labels):
     order = labels.get("__order__", {})
     # classes parameterized by (implementation, threads); others have tables of their own
@@ -561,6 +580,12 @@ def main(argv=None):
         print("\nOne fit on every core (n_jobs): asv fit times; ratios from them, "
               "and in brackets timed interleaved in one process (best of 5).\n")
         print(threads)
+    model = scaling_model_table(table, labels)
+    if model:
+        print("\nScaling model (a model, not a measurement): speedup(T) <= 1 / (s + "
+              "(1 - s) / min(T, K)); s = share of an n_jobs=1 fit outside the kernel "
+              "calls, K = blocks per batch.\n")
+        print(model)
     gf = gflops_table(table, labels)
     if gf:
         print("\nAchieved GFLOP/s = 6 x n_weights x n_samples x epochs / fit "

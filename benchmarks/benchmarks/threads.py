@@ -286,6 +286,82 @@ class NJobsScaling:
     track_speedup.unit = "x (reference time / candidate time)"
 
 
+class _TimedKernels:
+    """Stands in for ``cymlp._dispatch.network`` and adds the time spent in
+    its kernel calls (an epoch, or one L-BFGS loss and gradient) to ``spent``."""
+
+    KERNELS = ("train_epoch", "loss_and_gradient")
+
+    def __init__(self, module):
+        self._module = module
+        self.spent = 0.0
+
+    def __getattr__(self, name):
+        value = getattr(self._module, name)
+        if name not in self.KERNELS:
+            return value
+
+        def timed(*args, **kwargs):
+            tic = time.perf_counter()
+            try:
+                return value(*args, **kwargs)
+            finally:
+                self.spent += time.perf_counter() - tic
+        return timed
+
+
+class NJobsSerialShare:
+    """The scaling model's s: the share of an ``n_jobs=1`` fit's time spent
+    outside the kernel calls (the epoch loop in Python, scipy's L-BFGS-B, the
+    fit's setup), best of 5 fits. A lower bound on the serial fraction: each
+    batch's few serial steps inside the kernel are not counted."""
+
+    params = (NJOBS_WORKLOADS,)
+    param_names = ["workload"]
+    timeout = 600
+
+    def setup(self, workload):
+        from cymlp import _dispatch
+
+        if not all(hasattr(_dispatch.network, k) for k in _TimedKernels.KERNELS):
+            raise NotImplementedError("this cymlp has other kernel entries")
+        self.dispatch = _dispatch
+        self.X, self.y = WORKLOADS[workload].data()
+        self.estimator = _njobs_estimator(workload, 1)
+
+    def track_outside_kernels(self, workload):
+        module = self.dispatch.network
+        best = None
+        try:
+            with threadpool_limits(limits=1):
+                self.estimator.fit(self.X, self.y)      # warm up
+                for _ in range(5):
+                    self.dispatch.network = timed = _TimedKernels(module)
+                    tic = time.perf_counter()
+                    self.estimator.fit(self.X, self.y)
+                    total = time.perf_counter() - tic
+                    self.dispatch.network = module
+                    if best is None or total < best[0]:
+                        best = (total, timed.spent)
+        finally:
+            self.dispatch.network = module
+        return 1.0 - best[1] / best[0]
+
+    track_outside_kernels.unit = "share of the fit"
+
+    def track_blocks(self, workload):
+        """K: the row blocks of a full batch (L-BFGS: of the training set)."""
+        from cymlp._blocks import n_blocks_for
+
+        est, n = self.estimator, self.X.shape[0]
+        batch = n if est.solver == "lbfgs" else min(est.batch_size, n)
+        units = [self.X.shape[1], *est.hidden_layer_sizes, 1]
+        largest = max(a * b for a, b in zip(units[:-1], units[1:]))
+        return n_blocks_for(batch, largest)
+
+    track_blocks.unit = "blocks"
+
+
 class NJobsLossGap:
     """How far the n_jobs path's loss curve is from n_jobs=None's over 200 epochs
     (n_jobs=1: every n_jobs gives the same bits, tests/test_n_jobs.py), and,
