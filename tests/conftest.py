@@ -91,6 +91,10 @@ def _fit_interrupted(est, X, y, delay=0.0, when=None, at_signal=None):
     signal was sent (the signal is pending by then: os.kill to this process
     runs the C-level handler before it returns), records the progress that
     was made by then, so the progress after it is counted without a race.
+
+    Python's own SIGINT handler (KeyboardInterrupt) is installed for the fit:
+    a process started with SIGINT ignored, as a shell starts a background
+    job, would never see the signal.
     """
     assert threading.current_thread() is threading.main_thread()
     sent, recorded = [], []
@@ -107,6 +111,7 @@ def _fit_interrupted(est, X, y, delay=0.0, when=None, at_signal=None):
         recorded.append(at_signal() if at_signal is not None else None)
 
     sender = threading.Thread(target=interrupt)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         sender.start()
@@ -116,6 +121,7 @@ def _fit_interrupted(est, X, y, delay=0.0, when=None, at_signal=None):
             returned = time.perf_counter()
             finished.set()
             sender.join()
+            signal.signal(signal.SIGINT, previous)
     assert sent, "the fit ended before the signal: make it longer"
     return InterruptedFit(returned - sent[0], [str(w.message) for w in caught],
                           recorded[0])
