@@ -162,7 +162,9 @@ def test_speed_reports_the_fastest_fit_of_each_library(monkeypatch):
     assert speed["ratio"] == 4.0
     diff = max(np.abs(a - b).max() for a, b in zip(cy.coefs_ + cy.intercepts_,
                                                    sk.coefs_ + sk.intercepts_))
-    assert speed["max_coef_diff"] == diff < 1e-8
+    # The script's fits and these are the same fits, but BLAS may split their
+    # products over a different number of threads: rounding-level agreement.
+    assert diff < 1e-8 and abs(speed["max_coef_diff"] - diff) <= 1e-14
 
 
 def test_quick_env_reaches_the_script_and_is_restored(monkeypatch):
