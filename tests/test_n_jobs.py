@@ -181,7 +181,7 @@ def test_dropout_masks_do_not_depend_on_the_cut():
 
 @pytest.mark.parametrize("batch_size, largest_layer, blocks", [
     (1, 0, 1), (63, 0, 1), (64, 0, 2), (127, 0, 2), (128, 0, 2), (200, 0, 2), (255, 0, 2),
-    (256, 0, 4), (511, 0, 4), (512, 0, 8), (4095, 0, 32), (4096, 0, 64), (10**7, 0, 64),
+    (256, 0, 4), (511, 0, 4), (512, 0, 8), (1024, 0, 16), (4095, 0, 32), (4096, 0, 64), (10**7, 0, 64),
     (200, 2**17, 2), (64, 2**17 + 1, 1), (199, 2**17 + 1, 1), (200, 2**17 + 1, 2),
     (3000, 784 * 512, 16)])
 def test_the_cut_depends_on_the_batch_size_and_network_only(batch_size, largest_layer, blocks):

@@ -350,14 +350,15 @@ class NJobsSerialShare:
     track_outside_kernels.unit = "share of the fit"
 
     def track_blocks(self, workload):
-        """K: the row blocks of a full batch (L-BFGS: of the training set)."""
+        """K: the row blocks of a full batch (L-BFGS: of the training set), for
+        the fitted network's largest weight matrix."""
         from cymlp._blocks import n_blocks_for
 
         est, n = self.estimator, self.X.shape[0]
+        with threadpool_limits(limits=1):
+            est.fit(self.X, self.y)
         batch = n if est.solver == "lbfgs" else min(est.batch_size, n)
-        units = [self.X.shape[1], *est.hidden_layer_sizes, 1]
-        largest = max(a * b for a, b in zip(units[:-1], units[1:]))
-        return n_blocks_for(batch, largest)
+        return n_blocks_for(batch, max(coef.size for coef in est.coefs_))
 
     track_blocks.unit = "blocks"
 

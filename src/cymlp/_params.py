@@ -294,8 +294,9 @@ PARAMETERS_DOC = """
         two of them, at most 64; two blocks for 64 to 127 rows; the cut
         depends on the batch size and the network, never on the number of
         threads), the threads run the blocks' forward and backward passes
-        and share the optimizer step, with BLAS at one thread meanwhile; ``predict`` and ``predict_proba`` run more
-        than 512 rows in chunks on the threads. Every ``n_jobs`` gives the
+        and share the optimizer step, with BLAS at one thread meanwhile;
+        ``predict`` and ``predict_proba`` run more than 512 rows in chunks on
+        the threads. Every ``n_jobs`` gives the
         same bits; they differ from None's results only in the order of the
         gradient's sums. More threads than blocks wait: use a larger
         ``batch_size`` for more cores. None is one thread through
